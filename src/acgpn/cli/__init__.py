@@ -1,0 +1,1 @@
+"""Command-line interface (``acgpn --help``). Each sub-module registers its own commands."""

@@ -1,0 +1,1 @@
+"""Pure, differentiable, device- and dtype-agnostic tensor operations (TPS, morphology, masks)."""
