@@ -1,0 +1,144 @@
+"""The three on-disk dataset layouts and their file-naming rules.
+
+Root ``R``, phase ``p`` (``"test"``, ``"train"``, ...). Roles: ``image`` (person), ``label``
+(parsing map), ``cloth`` (product image, official name "color"), ``edge`` (cloth mask), ``pose``.
+
+::
+
+    role    viton (ACGPN-VITON)            cpvton (CP-VTON)               vitonhd (VITON-HD)
+    image   R/p_img/X_0.jpg                R/p/image/X_0.jpg              R/p/image/X_00.jpg
+    label   R/p_label/X_0.png              R/p/image-parse/X_0.png        R/p/image-parse-v3/X_00.png
+    cloth   R/p_color/Y_1.jpg              R/p/cloth/Y_1.jpg              R/p/cloth/Y_00.jpg
+    edge    R/p_edge/Y_1.jpg               R/p/cloth-mask/Y_1.jpg         R/p/cloth-mask/Y_00.jpg
+    pose    R/p_pose/X_0_keypoints.json    R/p/pose/X_0_keypoints.json    R/p/openpose_json/X_00_keypoints.json
+    ids     ACGPN ids ("acgpn")            LIP 20 classes ("lip")         CIHP 20 classes ("cihp")
+
+Naming rules shared by all layouts: the label is ``<person stem>.png``, the pose is
+``<person stem>_keypoints.json``, the cloth mask has exactly the cloth image's file name.
+VITON-HD's label folder falls back to ``image-parse`` when ``image-parse-v3`` does not exist.
+
+A person's *own* cloth (the default "paired" pairing): ``viton`` and ``cpvton`` replace the
+trailing ``_0`` of the person stem by ``_1`` (``000001_0.jpg`` -> ``000001_1.jpg``, VITON
+naming); ``vitonhd`` uses the same file name (``00000_00.jpg`` -> ``00000_00.jpg``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from acgpn.errors import InputError
+
+ROLES: Final = ("image", "label", "cloth", "edge", "pose")
+#: File extensions accepted for person and cloth images (case-insensitive).
+IMAGE_EXTENSIONS: Final = frozenset({".jpg", ".jpeg", ".png"})
+#: Accepted ``parse_source`` values: ids already ACGPN, or a parser's classes to convert.
+PARSE_SOURCES: Final = ("acgpn", "lip", "cihp", "atr")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One dataset layout: folder templates per role and the naming rules above."""
+
+    name: str
+    #: role -> candidate folders relative to the root (``{phase}`` substituted); first existing wins.
+    folders: dict[str, tuple[str, ...]]
+    #: default ``parse_source`` of the label maps.
+    parse_source: str
+    #: (person stem suffix, cloth stem suffix) for the own-cloth rule; ``None``: same file name.
+    own_cloth_suffixes: tuple[str, str] | None
+
+    def resolve(self, root: str | Path, phase: str) -> dict[str, Path]:
+        """role -> folder path: the first candidate that exists, else the first candidate."""
+        root = Path(root)
+        out = {}
+        for role, candidates in self.folders.items():
+            paths = [root / c.format(phase=phase) for c in candidates]
+            out[role] = next((p for p in paths if p.is_dir()), paths[0])
+        return out
+
+    def own_cloth(self, person: str) -> str:
+        """The cloth file name paired with ``person`` by default (see the module docstring)."""
+        if self.own_cloth_suffixes is None:
+            return person
+        old, new = self.own_cloth_suffixes
+        path = Path(person)
+        if not path.stem.endswith(old):
+            raise InputError(
+                f"cannot derive the person's own cloth: {self.name} person images are named "
+                f"<id>{old}{path.suffix or '.jpg'} (or give a pair file)",
+                person,
+            )
+        return path.stem[: -len(old)] + new + path.suffix
+
+
+def label_name(person: str) -> str:
+    """Label map file name of a person image: ``<stem>.png``."""
+    return Path(person).stem + ".png"
+
+
+def pose_name(person: str) -> str:
+    """OpenPose file name of a person image: ``<stem>_keypoints.json``."""
+    return Path(person).stem + "_keypoints.json"
+
+
+def is_image_name(name: str) -> bool:
+    """Whether ``name`` has an accepted image extension."""
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+LAYOUTS: Final[dict[str, Layout]] = {
+    "viton": Layout(
+        "viton",
+        {
+            "image": ("{phase}_img",),
+            "label": ("{phase}_label",),
+            "cloth": ("{phase}_color",),
+            "edge": ("{phase}_edge",),
+            "pose": ("{phase}_pose",),
+        },
+        "acgpn",
+        ("_0", "_1"),
+    ),
+    "cpvton": Layout(
+        "cpvton",
+        {
+            "image": ("{phase}/image",),
+            "label": ("{phase}/image-parse",),
+            "cloth": ("{phase}/cloth",),
+            "edge": ("{phase}/cloth-mask",),
+            "pose": ("{phase}/pose",),
+        },
+        "lip",
+        ("_0", "_1"),
+    ),
+    "vitonhd": Layout(
+        "vitonhd",
+        {
+            "image": ("{phase}/image",),
+            "label": ("{phase}/image-parse-v3", "{phase}/image-parse"),
+            "cloth": ("{phase}/cloth",),
+            "edge": ("{phase}/cloth-mask",),
+            "pose": ("{phase}/openpose_json",),
+        },
+        "cihp",
+        None,
+    ),
+}
+
+
+def get_layout(name: str) -> Layout:
+    """The :class:`Layout` called ``name`` (``viton``, ``cpvton`` or ``vitonhd``)."""
+    try:
+        return LAYOUTS[name.lower()]
+    except KeyError:
+        raise InputError(f"unknown layout {name!r}; expected one of {sorted(LAYOUTS)}") from None
+
+
+def check_parse_source(source: str | None, layout: Layout) -> str:
+    """Resolve ``parse_source`` (``None`` -> the layout's default) and check it is known."""
+    key = layout.parse_source if source is None else source.lower()
+    if key not in PARSE_SOURCES:
+        raise InputError(f"unknown parse_source {source!r}; expected one of {list(PARSE_SOURCES)}")
+    return key

@@ -1,0 +1,100 @@
+"""The U-Net generator shared by G1, G2 and G (and the refinement half of the warp net "U").
+
+Official layout (spec §1.1) with ``depth=5, base_channels=64``: encoder levels ``conv1..conv5``
+(double 3x3 conv, InstanceNorm, ReLU), 2x2 max-pool between them, dropout after the last two
+levels, decoder levels ``up6..up9`` (nearest 2x upsample + conv) each followed by ``conv6..conv9``
+on ``[skip, upsampled]``; ``conv9`` ends with a bare 3x3 conv producing logits. The ``nn.Sequential``
+positions (``.0``/``.3``, ``.1``, ``.6``) reproduce the official state-dict keys.
+H and W must be divisible by ``2 ** (depth - 1)`` (16 for the official depth).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+
+
+def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
+    """conv -> IN -> ReLU -> conv -> IN -> ReLU (convs at keys ``.0`` and ``.3``)."""
+    return nn.Sequential(
+        conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(),
+        conv3x3(out_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(),
+    )  # fmt: skip
+
+
+def up_conv(in_channels: int, out_channels: int) -> nn.Sequential:
+    """Nearest 2x upsample -> conv -> IN -> ReLU (conv at key ``.1``)."""
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(),
+    )  # fmt: skip
+
+
+def output_block(in_channels: int, mid_channels: int, out_channels: int) -> nn.Sequential:
+    """Double conv followed by a bare logits conv (keys ``.0``, ``.3``, ``.6``)."""
+    return nn.Sequential(*double_conv(in_channels, mid_channels), conv3x3(mid_channels, out_channels))
+
+
+class UNet(nn.Module):
+    """Five-level (by default) U-Net returning raw logits of shape (B, out_channels, H, W)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        base_channels: int = 64,
+        depth: int = 5,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self._add_unet_layers(in_channels, out_channels, base_channels, depth, dropout)
+
+    def _add_unet_layers(
+        self, in_channels: int, out_channels: int, base_channels: int, depth: int, dropout: float
+    ) -> None:
+        """Register ``conv1..conv{2d-1}`` and ``up{d+1}..up{2d-1}`` in the official key order."""
+        if depth < 2:
+            raise ValueError("UNet depth must be at least 2")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.base_channels, self.depth, self.dropout = base_channels, depth, dropout
+        widths = [base_channels * 2**i for i in range(depth)]
+        for level in range(depth):
+            cin = in_channels if level == 0 else widths[level - 1]
+            setattr(self, f"conv{level + 1}", double_conv(cin, widths[level]))
+            if level >= depth - 2:
+                setattr(self, f"drop{level + 1}", nn.Dropout(dropout))
+        self.pool = nn.MaxPool2d(2)
+        for step in range(1, depth):
+            wide, narrow = widths[depth - step], widths[depth - step - 1]
+            index = depth + step
+            setattr(self, f"up{index}", up_conv(wide, narrow))
+            block = output_block(wide, narrow, out_channels) if step == depth - 1 else double_conv(wide, narrow)
+            setattr(self, f"conv{index}", block)
+
+    @property
+    def size_multiple(self) -> int:
+        """H and W must be multiples of this."""
+        return 2 ** (self.depth - 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.shape[-2] % self.size_multiple or x.shape[-1] % self.size_multiple:
+            raise ValueError(
+                f"UNet input height and width must be multiples of {self.size_multiple}, got {tuple(x.shape[-2:])}"
+            )
+        skips: list[Tensor] = []
+        for level in range(1, self.depth + 1):
+            if level > 1:
+                x = self.pool(x)
+            x = getattr(self, f"conv{level}")(x)
+            if level >= self.depth - 1:
+                x = getattr(self, f"drop{level}")(x)
+            skips.append(x)
+        skips.pop()  # the bottleneck is x itself
+        for index in range(self.depth + 1, 2 * self.depth):
+            up = getattr(self, f"up{index}")(x)
+            x = getattr(self, f"conv{index}")(torch.cat([skips.pop(), up], dim=1))
+        return x

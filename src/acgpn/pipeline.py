@@ -1,0 +1,160 @@
+"""TryOnPipeline: ACGPN's Figure 2 as code — SGM (step I) -> CWM (step II) -> CFM (steps III, IV).
+
+    pipe = TryOnPipeline.from_official("checkpoints/")     # latest_net_{U,G1,G2,G}.pth
+    out = pipe(batch)                                        # batch: Sample dict with a batch dim
+    out.fake_image                                           # (B, 3, H, W) in [-1, 1]
+
+The pipeline owns device, dtype and noise. Every sample of a batch is computed independently.
+Noise: the official code feeds a binary channel with P(1) = 0.15913 (spec §2.9), drawn here from a
+``torch.Generator`` or passed in explicitly (keys ``g1``, ``g2``, ``g``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Final
+
+import torch
+from torch import Tensor, nn
+
+from acgpn import checkpoints
+from acgpn.modules import cfm, cwm, sgm
+from acgpn.nets import UNet, WarpNet
+
+#: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
+NOISE_PROBABILITY: Final = 0.15913
+NOISE_KEYS: Final = ("g1", "g2", "g")
+INPUT_KEYS: Final = ("image", "label", "cloth", "edge", "pose")
+
+
+@dataclass
+class TryOnOutput:
+    """Every intermediate of one forward pass (batched, on the pipeline's device)."""
+
+    layout_prob: Tensor  # step I: sigmoid(G1), (B, 14, H, W)
+    layout: Tensor  # step I: G1 layout ids M^S_w, (B, 1, H, W)
+    cloth_mask_prob: Tensor  # step I: sigmoid(G2) = M^S_c, (B, 1, H, W)
+    cloth_mask: Tensor  # step III: final composed cloth mask M, (B, 1, H, W)
+    final_label: Tensor  # step III: composited label M^C_w fed to G, (B, 1, H, W)
+    control_points: Tensor  # step II: TPS control points (B, 25, 2)
+    warped_cloth: Tensor  # step II: T^W_c (B, 3, H, W)
+    refined_cloth: Tensor  # step II: T^R_c (B, 3, H, W), eq. 6
+    alpha: Tensor  # step II: weight of the warped cloth in eq. 6, (B, 1, H, W)
+    skin_color: Tensor  # step IV input: (B, 3)
+    body_image: Tensor  # step III: I_w, (B, 3, H, W)
+    fake_image: Tensor  # step IV: try-on result I^S, (B, 3, H, W) in [-1, 1]
+
+    def select(self, index: int) -> TryOnOutput:
+        """The outputs of sample ``index`` (batch dim kept, size 1)."""
+        return TryOnOutput(**{f.name: getattr(self, f.name)[index : index + 1] for f in fields(self)})
+
+
+class TryOnPipeline(nn.Module):
+    """The four nets (G1, G2, U, G) and the glue between them."""
+
+    def __init__(
+        self,
+        g1: UNet,
+        g2: UNet,
+        u: WarpNet,
+        g: UNet,
+        align_corners: bool = False,
+        noise_probability: float = NOISE_PROBABILITY,
+    ) -> None:
+        super().__init__()
+        self.g1, self.g2, self.u, self.g = g1, g2, u, g
+        self.align_corners = align_corners
+        self.noise_probability = noise_probability
+        self.eval()
+
+    # ----------------------------------------------------------------------------- loading
+    @classmethod
+    def from_official(
+        cls, directory: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, align_corners: bool = False
+    ) -> TryOnPipeline:
+        """Load the released ``latest_net_{U,G1,G2,G}.pth`` files from ``directory``."""
+        nets = checkpoints.load_official(directory)
+        return cls(**nets, align_corners=align_corners).to(device=device, dtype=dtype)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> TryOnPipeline:
+        """Load a folder written by :meth:`save_pretrained` (safetensors + config.json)."""
+        nets, options = checkpoints.load_pretrained(directory)
+        return cls(**nets, **options).to(device=device, dtype=dtype)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, align_corners: bool | None = None) -> TryOnPipeline:
+        """Either format: a folder with ``config.json`` (ours) or with ``latest_net_*.pth`` (official)."""
+        if (Path(path) / checkpoints.CONFIG_FILE).is_file():
+            pipe = cls.from_pretrained(path, device, dtype)
+            if align_corners is not None:
+                pipe.align_corners = align_corners
+            return pipe
+        return cls.from_official(path, device, dtype, bool(align_corners))
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write ``model.safetensors`` + ``config.json`` (atomic)."""
+        nets = {"g1": self.g1, "g2": self.g2, "u": self.u, "g": self.g}
+        return checkpoints.save_pretrained(directory, nets, {"align_corners": self.align_corners, "noise_probability": self.noise_probability})
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    # ----------------------------------------------------------------------------- noise
+    def sample_noise(self, batch: int, height: int, width: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """Binary noise channels for G1, G2, G (drawn in that order), Bernoulli(``noise_probability``)."""
+        gen_device = generator.device if generator is not None else self.device
+        return {
+            key: (torch.rand(batch, 1, height, width, generator=generator, device=gen_device) < self.noise_probability).to(self.device, self.dtype)
+            for key in NOISE_KEYS
+        }
+
+    # ----------------------------------------------------------------------------- forward
+    @torch.no_grad()
+    def forward(
+        self,
+        batch: Mapping[str, Tensor],
+        generator: torch.Generator | None = None,
+        noise: Mapping[str, Tensor] | None = None,
+    ) -> TryOnOutput:
+        """Try the cloth of each sample on its person. ``batch`` holds :data:`INPUT_KEYS` with a batch dim."""
+        image, label, cloth, edge, pose = (batch[k].to(self.device, self.dtype) for k in INPUT_KEYS)
+        b, _, h, w = image.shape
+        z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
+        z = {k: z[k].to(self.device, self.dtype) for k in NOISE_KEYS}
+
+        # Step I — SGM: body-part layout (G1), then warped-cloth mask (G2).
+        cloth_mask, masked_cloth = sgm.masked_cloth(cloth, edge)
+        layout = sgm.semantic_generation(self.g1, self.g2, cloth_mask, masked_cloth, label, pose, z["g1"], z["g2"])
+
+        # Step III (first half) — composition decides the final cloth mask M that CWM fits to.
+        comp = cfm.compose(image, label, layout.layout, layout.cloth_mask_prob)
+
+        # Step II — CWM: TPS warp onto M, refinement with alpha (eq. 6).
+        warped = cwm.clothes_warping(self.u, masked_cloth, cloth_mask, comp.cloth_mask, self.align_corners)
+
+        # Step IV — CFM: inpainting fusion generator.
+        skin = cfm.skin_color(image, label)
+        fake = cfm.content_fusion(self.g, comp.body_image, comp.final_label, warped.refined_cloth, skin, z["g"])
+
+        return TryOnOutput(
+            layout_prob=layout.layout_prob,
+            layout=layout.layout,
+            cloth_mask_prob=layout.cloth_mask_prob,
+            cloth_mask=comp.cloth_mask,
+            final_label=comp.final_label,
+            control_points=warped.control_points,
+            warped_cloth=warped.warped_cloth,
+            refined_cloth=warped.refined_cloth,
+            alpha=warped.alpha,
+            skin_color=skin,
+            body_image=comp.body_image,
+            fake_image=fake,
+        )
