@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
+from typer.core import TyperGroup
 
 from acgpn.errors import InputError
 
+
+class _Commands(TyperGroup):
+    """Turns :class:`InputError` from any command into one stderr line and exit code 2."""
+
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="acgpn",
     help="ACGPN virtual try-on: data tools, official-checkpoint inference, parity checks.",
     no_args_is_help=True,
@@ -30,11 +42,7 @@ _register_all()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    try:
-        app(args=argv, standalone_mode=True)
-    except InputError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    app(args=argv)
 
 
 if __name__ == "__main__":

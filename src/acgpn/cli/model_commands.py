@@ -1,9 +1,91 @@
-"""CLI commands (placeholder; filled in by its issue)."""
+"""Model commands: ``infer``, ``parity``, ``convert-official``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
+import torch
 import typer
+
+from acgpn.errors import InputError
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda, mps or cpu; otherwise the named device, checked to exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"unknown device {name!r} (expected auto, cpu, cuda, cuda:N or mps)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {name!r} requested but CUDA is not available")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError(f"device {name!r} requested but MPS is not available")
+    return device
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``infer``, ``parity`` and ``convert-official``."""
+
+    @app.command()
+    def infer(
+        data: Path = typer.Option(..., "--data", help="Dataset root."),
+        checkpoint: Path = typer.Option(..., "--checkpoint", help="Folder of latest_net_*.pth (official) or of config.json + model.safetensors."),
+        out: Path = typer.Option(..., "--out", help="Output folder (resumable)."),
+        pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pair file 'person cloth' per line; default: each person with its own cloth."),
+        layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
+        phase: str = typer.Option("test", "--phase"),
+        batch_size: int = typer.Option(1, "--batch-size", min=1),
+        device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
+        seed: int = typer.Option(0, "--seed", help="Noise seed (per pair, batch-size independent)."),
+        save_intermediates: bool = typer.Option(False, "--save-intermediates", help="Also write every intermediate per pair."),
+        align_corners: Optional[bool] = typer.Option(None, "--align-corners/--no-align-corners", help="grid_sample convention of the warp (default: the checkpoint's; official: no)."),
+        workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
+    ) -> None:
+        """Run try-on on a dataset with official or converted checkpoints."""
+        from tqdm import tqdm
+
+        from acgpn.data import TryOnDataset
+        from acgpn.inference import run_inference
+        from acgpn.pipeline import TryOnPipeline
+
+        dev = resolve_device(device)
+        dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs)
+        pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners)
+        report = run_inference(
+            pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,
+            progress=lambda it: tqdm(it, desc="try-on", unit="batch"),
+        )  # fmt: skip
+        typer.echo(f"{report.written} written, {report.skipped} already done, {report.total} pairs -> {out}")
+
+    @app.command()
+    def parity(
+        vectors: Path = typer.Argument(..., help="A parity vectors file (shared format)."),
+        device: str = typer.Option("cpu", "--device", help="cpu | cuda[:N] | mps | auto"),
+    ) -> None:
+        """Check this install against official-code vectors, stage by stage; exit 1 on any FAIL."""
+        from acgpn.parity import run_parity
+
+        results = run_parity(vectors, device=str(resolve_device(device)), log=typer.echo)
+        failed = [r for r in results if not r.passed]
+        typer.echo(f"{'FAIL' if failed else 'PASS'}: {len(results) - len(failed)}/{len(results)} checks passed")
+        if failed:
+            raise typer.Exit(1)
+
+    @app.command("convert-official")
+    def convert_official(
+        directory: Path = typer.Argument(..., help="Folder with latest_net_{U,G1,G2,G}.pth."),
+        out: Path = typer.Argument(..., help="Output folder (model.safetensors + config.json)."),
+        align_corners: bool = typer.Option(False, "--align-corners/--no-align-corners", help="Warp convention stored in the config."),
+    ) -> None:
+        """Convert the released .pth files to safetensors + JSON config."""
+        from acgpn.pipeline import TryOnPipeline
+
+        TryOnPipeline.from_official(directory, align_corners=align_corners).save_pretrained(out)
+        typer.echo(f"wrote {out / 'model.safetensors'} and {out / 'config.json'}")

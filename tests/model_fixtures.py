@@ -1,0 +1,43 @@
+"""Shared model fixtures (registered by conftest via ``pytest_plugins``).
+
+Official-size nets with the reference recipe weights: building them takes a few seconds, a
+forward about 3 s per 256x192 image on 2 CPU cores, so tests share one instance.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from acgpn import checkpoints
+from acgpn.parity import recipe_nets
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_reference() -> Path:
+    """The read-only reference folder (``$ACGPN_SHARED/reference`` or ``../shared/reference``)."""
+    root = Path(os.environ.get("ACGPN_SHARED", REPO.parent / "shared"))
+    return root / "reference"
+
+
+PARITY_FILE = shared_reference() / "parity_seed1.safetensors"
+needs_parity = pytest.mark.skipif(not PARITY_FILE.is_file(), reason=f"parity vectors not found at {PARITY_FILE}")
+
+
+@pytest.fixture(scope="session")
+def recipe_seed1():
+    """The four official nets with recipe weights of case seed 1 (eval mode, CPU, float32)."""
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    return recipe_nets(1)
+
+
+@pytest.fixture(scope="session")
+def official_dir(tmp_path_factory, recipe_seed1) -> Path:
+    """The recipe nets saved as official ``latest_net_{U,G1,G2,G}.pth`` files."""
+    folder = tmp_path_factory.mktemp("official")
+    checkpoints.save_official(folder, recipe_seed1)
+    return folder

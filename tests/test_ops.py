@@ -1,0 +1,95 @@
+"""Pure tensor ops: TPS, morphology, masks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from acgpn.nets.warp import warp
+from acgpn.ops import tps
+from acgpn.ops.masks import argmax_label, isin, one_hot, replace_ids
+from acgpn.ops.morphology import cross_kernel, dilate, erode
+
+
+def test_tps_interpolates_its_control_points():
+    control = tps.control_point_lattice()
+    values = control[None] + 0.05 * torch.randn(2, 25, 2, generator=torch.Generator().manual_seed(0))
+    coeffs = tps.coefficients(control, values)
+    mapped = tps.features(control, control) @ coeffs
+    assert torch.allclose(mapped, values, atol=1e-5)
+
+
+def test_tps_identity_grid_and_solve_matches_inverse():
+    control = tps.control_point_lattice(dtype=torch.float64)
+    grid = tps.sampling_grid(control, control[None], 16, 12)
+    ref = tps.reference_pixel_grid(16, 12, dtype=torch.float64).view(1, 16, 12, 2)
+    assert torch.allclose(grid, ref, atol=1e-10)
+    values = control[None] + 0.1 * torch.rand(1, 25, 2, dtype=torch.float64)
+    inv = torch.inverse(tps.system_matrix(control))
+    assert torch.allclose(tps.coefficients(control, values), tps.coefficients(control, values, inv), atol=1e-9)
+
+
+def test_tps_affine_is_reproduced_exactly():
+    control = tps.control_point_lattice(dtype=torch.float64)
+    a = torch.tensor([[1.1, 0.2], [-0.1, 0.9]], dtype=torch.float64)
+    values = (control @ a.T + torch.tensor([0.05, -0.02], dtype=torch.float64))[None]
+    pts = torch.rand(50, 2, dtype=torch.float64) * 2 - 1
+    out = tps.features(pts, control) @ tps.coefficients(control, values)
+    assert torch.allclose(out[0], pts @ a.T + torch.tensor([0.05, -0.02], dtype=torch.float64), atol=1e-9)
+
+
+def test_tps_is_differentiable():
+    control = tps.control_point_lattice(3, 3, dtype=torch.float64)
+    values = (control[None] + 0.05).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda v: tps.sampling_grid(control, v, 5, 4), (values,))
+
+
+def test_warp_with_identity_points_and_align_corners_true_is_identity():
+    x = torch.rand(1, 3, 32, 24)
+    control = tps.control_point_lattice()
+    grid = tps.sampling_grid(control, control[None], 32, 24)
+    assert torch.allclose(warp(x, grid, align_corners=True), x, atol=1e-5)
+    # align_corners=False: pixel (0, 0) samples at (-0.5, -0.5) px -> a quarter of x[0, 0] from the
+    # bilinear footprint, times a quarter coverage of the canvas (spec §1.4).
+    out = warp(x, grid, align_corners=False)
+    assert torch.allclose(out[..., 0, 0], x[..., 0, 0] / 16, rtol=1e-4)
+
+
+def test_dilate_cross_gives_l1_ball():
+    x = torch.zeros(1, 1, 31, 31)
+    x[0, 0, 15, 15] = 1
+    rows, cols = torch.meshgrid(torch.arange(31), torch.arange(31), indexing="ij")
+    for n in (1, 3, 10):
+        ball = ((rows - 15).abs() + (cols - 15).abs() <= n).float()
+        assert torch.equal(dilate(x, iterations=n)[0, 0], ball)
+
+
+def test_dilate_ignores_outside_and_erode_keeps_border():
+    x = torch.zeros(1, 1, 5, 5)
+    x[0, 0, 0, 0] = 1
+    d = dilate(x)
+    assert d.sum() == 3 and d[0, 0, 0, 1] == 1 and d[0, 0, 1, 0] == 1
+    full = torch.ones(1, 1, 5, 5)
+    assert torch.equal(erode(full), full)  # outside pixels never erode the border
+    hole = full.clone()
+    hole[0, 0, 2, 2] = 0
+    assert erode(hole).sum() == 25 - 5
+
+
+def test_dilate_with_square_element_equals_max_pool():
+    x = torch.rand(2, 3, 9, 7)
+    square = torch.ones(3, 3, dtype=torch.bool)
+    assert torch.equal(dilate(x, square), F.max_pool2d(x, 3, 1, 1))
+    assert cross_kernel().sum() == 5
+
+
+def test_masks_one_hot_argmax_round_trip():
+    label = torch.randint(0, 14, (2, 1, 8, 6)).float()
+    oh = one_hot(label, 14)
+    assert oh.shape == (2, 14, 8, 6) and torch.equal(argmax_label(oh), label)
+    with pytest.raises(ValueError):
+        one_hot(torch.full((1, 1, 2, 2), 14.0), 14)
+    assert torch.equal(isin(label, (3, 5)), ((label == 3) | (label == 5)).float())
+    replaced = replace_ids(label, (7, 11, 13), 4)
+    assert not isin(replaced, (7, 11, 13)).any() and (replaced == 4).sum() == isin(label, (4, 7, 11, 13)).sum()
