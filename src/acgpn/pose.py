@@ -78,8 +78,8 @@ def write_openpose_json(path: str | Path, keypoints: torch.Tensor) -> None:
 
 
 def default_radius(height: int) -> int:
-    """Square half-size for an image of ``height`` rows: 5 px at 256, scaled, at least 1."""
-    return max(1, round(REFERENCE_RADIUS * height / REFERENCE_HEIGHT))
+    """Square half-size for an image of ``height`` rows: 5 px at 256, scaled (halves up), at least 1."""
+    return max(1, int(REFERENCE_RADIUS * height / REFERENCE_HEIGHT + 0.5))
 
 
 def scale_keypoints(keypoints: torch.Tensor, sx: float, sy: float) -> torch.Tensor:

@@ -31,7 +31,7 @@ class ParseSource(str, Enum):
 
 
 def validate(
-    root: Annotated[Path, typer.Argument(help="Dataset root folder.")],
+    root: Annotated[Path, typer.Argument(metavar="DIR", help="Dataset root folder.")],
     layout: Annotated[LayoutName, typer.Option(help="Folder layout.")] = LayoutName.viton,
     phase: Annotated[str, typer.Option(help="Phase: folder prefix (test, train, ...).")] = "test",
     pairs: Annotated[

@@ -29,6 +29,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """ACGPN virtual try-on: data tools, official-checkpoint inference, parity checks."""
+
+
 def _register_all() -> None:
     from acgpn.cli import data_commands, model_commands, synth_commands
 

@@ -89,11 +89,25 @@ class TryOnDataset(Dataset):
             self.pairs = [(str(p), str(c)) for p, c in pairs]
         if not self.pairs:
             raise InputError("no pairs given", self.root)
+        self._check_pairs_exist()
         if size is None:
             first = self.folders["image"] / self.pairs[0][0]
             self.size = check_size(size_hw(load_image(first, "a person image")), first)
         else:
             self.size = check_size(size)
+
+    def _check_pairs_exist(self) -> None:
+        """Fail early (before any decoding) if a pair names a person or cloth image that is absent."""
+        for role, column in (("image", 0), ("cloth", 1)):
+            folder = self.folders[role]
+            if not folder.is_dir():
+                raise InputError(f"folder not found (expected {self.layout.name} {role} files)", folder)
+            present = {p.name for p in folder.iterdir()}
+            for number, pair in enumerate(self.pairs, start=1):
+                if pair[column] not in present:
+                    raise InputError(
+                        f"file not found (pair {number}: {pair[0]} {pair[1]})", folder / pair[column]
+                    )
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -7,8 +7,8 @@ Checked (each line names the offending file, folder or pair-file line):
 * no unexpected entries in the layout folders (non-image files among images, labels / poses
   without a person image, masks without a cloth image, sub-folders, hidden files);
 * every image decodes completely (truncated or corrupt files are reported);
-* person, label, cloth and mask sides are multiples of 16; a label has its person's size, a
-  mask its cloth's size, and a pair's person and cloth share one size;
+* person and cloth image sides are multiples of 16; a label has its person's size, a mask its
+  cloth's size, and a pair's person and cloth share one size;
 * label maps are mode L or P and hold valid ids for ``parse_source`` (ACGPN: not 2 or 3, < 14);
 * pose files are OpenPose JSON with 18 (COCO) or 25 (BODY_25) keypoints;
 * the pair file exists, every line is ``person_image cloth_image``, and names existing files
@@ -96,7 +96,7 @@ def inspect_dataset(
         return names
 
     persons, clothes = images_of("image"), images_of("cloth")
-    sizes: dict[tuple[str, str], Size] = {}
+    sizes: dict[tuple[str, str], Size | None] = {}
 
     def check_image(role: str, name: str, what: str) -> Size | None:
         path = folders[role] / name
@@ -104,7 +104,7 @@ def inspect_dataset(
         if img is None:
             return None
         size = size_hw(img)
-        if size[0] % 16 or size[1] % 16:
+        if role in ("image", "cloth") and (size[0] % 16 or size[1] % 16):
             problems.append(f"{path}: size {format_size(size)} (HxW) is not a multiple of 16")
         if role == "label":
             _attempt(problems, lambda: label_ids(img, path, source))
