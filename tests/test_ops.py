@@ -20,6 +20,14 @@ def test_tps_interpolates_its_control_points():
     assert torch.allclose(mapped, values, atol=1e-5)
 
 
+def test_tps_grid_with_batched_control_points_matches_per_sample():
+    control = tps.control_point_lattice()[None] + 0.05 * torch.rand(3, 25, 2)
+    values = control + 0.05 * torch.rand(3, 25, 2)
+    batched = tps.sampling_grid(control, values, 12, 8)
+    for i in range(3):
+        assert torch.allclose(batched[i : i + 1], tps.sampling_grid(control[i], values[i : i + 1], 12, 8), atol=1e-5)
+
+
 def test_tps_identity_grid_and_solve_matches_inverse():
     control = tps.control_point_lattice(dtype=torch.float64)
     grid = tps.sampling_grid(control, control[None], 16, 12)

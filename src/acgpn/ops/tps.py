@@ -24,8 +24,8 @@ def features(points: Tensor, control: Tensor) -> Tensor:
     """Rows ``[phi(|q - P_0|^2) ... phi(|q - P_{K-1}|^2), 1, x, y]``: (..., N, 2), (..., K, 2) -> (..., N, K+3)."""
     diff = points[..., :, None, :] - control[..., None, :, :]
     d2 = (diff * diff).sum(-1)
-    ones = torch.ones_like(points[..., :1])
-    return torch.cat([radial_basis(d2), ones, points], dim=-1)
+    points = points.expand(*d2.shape[:-1], 2)  # broadcast batch dims of points and control
+    return torch.cat([radial_basis(d2), torch.ones_like(points[..., :1]), points], dim=-1)
 
 
 def system_matrix(control: Tensor) -> Tensor:

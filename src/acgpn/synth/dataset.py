@@ -1,0 +1,243 @@
+"""Write a synthetic dataset in the ACGPN / VITON layout, with exact ground truth.
+
+Sample ``i`` (name ``NNNNNN`` = ``f"{i:06d}"``) draws its person from ``PCG64(SeedSequence([seed,
+i, 0]))`` and its cloth from ``PCG64(SeedSequence([seed, i, 1]))``, so every file depends only on
+(seed, size, i, num): the same call gives the same bytes. Person ``i``'s unpaired cloth is cloth
+``(i + 1) % num``. Files under the root (``p`` = phase):
+
+* ``p_img/NNNNNN_0.jpg`` person, ``p_label/NNNNNN_0.png`` ACGPN label ids ('L'),
+  ``p_pose/NNNNNN_0_keypoints.json`` OpenPose COCO-18 (undetected points are (0, 0, 0));
+* ``p_color/NNNNNN_1.jpg`` product cloth on white, ``p_edge/NNNNNN_1.jpg`` its mask (white = cloth);
+* ``p_pairs_paired.txt`` (own cloth) and ``p_pairs_unpaired.txt`` (cloth ``(i + 1) % num``);
+* ``p_gt_unpaired/NNNNNN_0__MMMMMM_1.jpg`` + ``p_gt_unpaired_label/...png``: the same person and
+  scene wearing cloth ``M``;
+* ``p_gt_warped_cloth/NNNNNN_0.jpg``: the person's own cloth warped onto the body, **on white**,
+  whole garment (before occlusion by arms / hair); ``p_gt_warped_mask/NNNNNN_0.png`` its 0/255 mask;
+* ``p_gt_tps/NNNNNN_0.json``: per garment piece, the TPS control points in the cloth image
+  ("template") and on the body ("body"), pixels with pixel centres on integers;
+* ``meta.json``: generator, version, seed, size, num, phase.
+
+JPEGs use quality 95; PNGs are 8-bit grey.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.random import PCG64, Generator, SeedSequence
+from PIL import Image
+
+from acgpn.errors import InputError
+from acgpn.pose import write_openpose_json
+from acgpn.synth.garment import TORSO_POINTS, Cloth, product_images, sample_cloth
+from acgpn.synth.person import Person, sample_person
+from acgpn.synth.wear import TPS_STEP, Rendered, render
+
+GENERATOR = "acgpn.synth"
+VERSION = 1
+META_NAME = "meta.json"
+JPEG_QUALITY = 95
+#: Per-phase folders written by :func:`generate_dataset` (suffixes after ``<phase>_``).
+FOLDERS = ("img", "label", "color", "edge", "pose", "gt_unpaired", "gt_unpaired_label",
+           "gt_warped_cloth", "gt_warped_mask", "gt_tps")  # fmt: skip
+PAIR_FILES = ("pairs_paired.txt", "pairs_unpaired.txt")
+
+
+@dataclass
+class SynthSample:
+    """One sample in memory: the person wearing its own cloth and the unpaired one, and the cloth."""
+
+    index: int
+    cloth_index: int  # the unpaired cloth
+    person: Person
+    cloth: Cloth
+    product: np.ndarray  # (H, W, 3) uint8, cloth on white
+    product_mask: np.ndarray  # (H, W) uint8 0..255
+    paired: Rendered
+    unpaired: Rendered
+
+
+def name(index: int) -> str:
+    """Zero-padded sample stem, e.g. ``000007``."""
+    return f"{index:06d}"
+
+
+def unpaired_index(index: int, num: int) -> int:
+    """The cloth person ``index`` wears in the unpaired pairs: the next sample's (a derangement)."""
+    return (index + 1) % num
+
+
+def check_size(size: tuple[int, int]) -> tuple[int, int]:
+    """Validate (H, W): integers, multiples of 16, at least 32. Raises :class:`InputError`."""
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise InputError(f"size must be two integers HxW, got {size!r}") from None
+    if h < 32 or w < 32 or h % 16 or w % 16:
+        raise InputError(f"size {h}x{w}: height and width must be multiples of 16 and at least 32")
+    return h, w
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``"256x192"`` (H x W) and validate it with :func:`check_size`."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match:
+        raise InputError(f"size must look like HxW (e.g. 256x192), got {text!r}")
+    return check_size((int(match.group(1)), int(match.group(2))))
+
+
+def _rng(seed: int, index: int, stream: int) -> Generator:
+    return Generator(PCG64(SeedSequence([seed, index, stream])))
+
+
+@lru_cache(maxsize=4)
+def _cloth(seed: int, index: int, size: tuple[int, int]) -> tuple[Cloth, tuple]:
+    cloth = sample_cloth(_rng(seed, index, 1), size)
+    return cloth, product_images(cloth)
+
+
+@contextmanager
+def _single_thread() -> Iterator[None]:
+    """Run torch on one thread (faster for these small ops, and thread-count independent)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def make_sample(seed: int, index: int, num: int, size: tuple[int, int] = (256, 192)) -> SynthSample:
+    """Build sample ``index`` of a ``num``-sample dataset in memory (no files)."""
+    size = check_size(size)
+    person = sample_person(_rng(seed, index, 0), size)
+    j = unpaired_index(index, num)
+    cloth, (product, mask, fabric, alphas) = _cloth(seed, index, size)
+    other, (_, _, fabric_j, alphas_j) = _cloth(seed, j, size)
+    with _single_thread():
+        paired = render(person, cloth, fabric, alphas)
+        unpaired = render(person, other, fabric_j, alphas_j)
+    return SynthSample(index, j, person, cloth, product, mask, paired, unpaired)
+
+
+def _save(array: np.ndarray, path: Path) -> None:
+    image = Image.fromarray(array)
+    if path.suffix == ".jpg":
+        image.save(path, quality=JPEG_QUALITY)
+    else:
+        image.save(path)
+
+
+def _tps_json(sample: SynthSample) -> dict:
+    h, w = sample.person.size
+    pieces = {
+        p.name: {"template": np.round(p.template, 3).tolist(), "body": np.round(p.body, 3).tolist()}
+        for p in sample.paired.pieces
+    }
+    return {
+        "size": [h, w],
+        "cloth": f"{name(sample.index)}_1.jpg",
+        "coordinates": "pixels (x = column, y = row), pixel centres on integers",
+        "warp": "per piece, a TPS with control points 'body' (target) and values 'template' "
+        "(source, in the cloth image): acgpn.ops.tps.sampling_grid + grid_sample(align_corners="
+        f"True); evaluated every {TPS_STEP} px and bilinearly upsampled",
+        "torso_point_names": list(TORSO_POINTS),
+        "sleeve_point_order": ["outer_top", "outer_end", "inner_end", "inner_top", "outer_mid", "inner_mid"],
+        "pieces": pieces,
+    }
+
+
+def write_sample(root: Path, phase: str, sample: SynthSample) -> None:
+    """Write every per-sample file of ``sample`` under ``root`` (folders must exist)."""
+    n, m = name(sample.index), name(sample.cloth_index)
+    d = {f: root / f"{phase}_{f}" for f in FOLDERS}
+    _save(sample.paired.image, d["img"] / f"{n}_0.jpg")
+    _save(sample.paired.label, d["label"] / f"{n}_0.png")
+    _save(sample.product, d["color"] / f"{n}_1.jpg")
+    _save(sample.product_mask, d["edge"] / f"{n}_1.jpg")
+    write_openpose_json(d["pose"] / f"{n}_0_keypoints.json", torch.from_numpy(sample.person.keypoints))
+    _save(sample.unpaired.image, d["gt_unpaired"] / f"{n}_0__{m}_1.jpg")
+    _save(sample.unpaired.label, d["gt_unpaired_label"] / f"{n}_0__{m}_1.png")
+    _save(sample.paired.warped_cloth, d["gt_warped_cloth"] / f"{n}_0.jpg")
+    _save(sample.paired.warped_mask.astype(np.uint8) * 255, d["gt_warped_mask"] / f"{n}_0.png")
+    text = json.dumps(_tps_json(sample), indent=1, sort_keys=True)
+    (d["gt_tps"] / f"{n}_0.json").write_text(text + "\n")
+
+
+def is_synth_dir(path: Path) -> bool:
+    """Whether ``path`` holds a dataset written by this generator (its meta.json says so)."""
+    try:
+        meta = json.loads((path / META_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("generator") == GENERATOR
+
+
+def _prepare_root(out: Path, phase: str) -> None:
+    """Create ``out`` or clear this phase's files in an earlier synthetic dataset there."""
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", out)
+    if out.is_dir() and any(out.iterdir()):
+        if not is_synth_dir(out):
+            raise InputError("folder is not empty and not a synthetic dataset (no acgpn.synth meta.json); "
+                             "choose a new or empty folder", out)  # fmt: skip
+        (out / META_NAME).unlink()
+        for f in FOLDERS:
+            shutil.rmtree(out / f"{phase}_{f}", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in FOLDERS:
+        (out / f"{phase}_{f}").mkdir()
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Atomic text write (temp file in the same folder, then ``os.replace``)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def check_args(num: int, seed: int, phase: str) -> None:
+    """Validate the scalar arguments of :func:`generate_dataset`."""
+    if num < 2:
+        raise InputError(f"--num must be at least 2 (unpaired pairs need another cloth), got {num}")
+    if not 0 <= seed < 2**63:
+        raise InputError(f"seed must be a non-negative integer below 2**63, got {seed}")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", phase):
+        raise InputError(f"phase must be letters, digits, '_' or '-', got {phase!r}")
+
+
+def generate_dataset(
+    out: Path, num: int, size: tuple[int, int] = (256, 192), seed: int = 0, phase: str = "test"
+) -> Path:
+    """Write ``num`` synthetic samples of ``size`` (H, W) into ``out``; returns ``out``.
+
+    Byte-identical for the same arguments. ``out`` must be new, empty, or an earlier synthetic
+    dataset (this phase's folders are then replaced). Raises :class:`InputError` on bad input.
+    """
+    out = Path(out)
+    size = check_size(size)
+    check_args(num, seed, phase)
+    _prepare_root(out, phase)
+    for i in range(num):
+        write_sample(out, phase, make_sample(seed, i, num, size))
+    paired = "".join(f"{name(i)}_0.jpg {name(i)}_1.jpg\n" for i in range(num))
+    unpaired = "".join(f"{name(i)}_0.jpg {name(unpaired_index(i, num))}_1.jpg\n" for i in range(num))
+    _write_text(out / f"{phase}_{PAIR_FILES[0]}", paired)
+    _write_text(out / f"{phase}_{PAIR_FILES[1]}", unpaired)
+    meta = {
+        "generator": GENERATOR, "version": VERSION, "seed": seed, "size": list(size), "num": num,
+        "phase": phase, "unpaired": "person i wears cloth (i + 1) % num",
+        "gt_warped_cloth_background": "white", "jpeg_quality": JPEG_QUALITY,
+    }  # fmt: skip
+    _write_text(out / META_NAME, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return out

@@ -1,0 +1,110 @@
+"""Contact sheet of a synthetic (or any VITON-layout) dataset: one PNG, one row per pair.
+
+Columns: person | label map (coloured) | pose (pose-map squares and limbs on the dimmed person) |
+cloth | cloth mask | unpaired ground truth (when the dataset has one, else blank).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+from acgpn.errors import InputError
+from acgpn.labels import colorize
+from acgpn.pose import pose_map, read_openpose_json
+
+COLUMNS = ("person", "label", "pose", "cloth", "cloth mask", "unpaired GT")
+SHORT_COLUMNS = ("img", "lbl", "pose", "cloth", "mask", "GT")
+#: COCO-18 limbs drawn on the pose panel.
+LIMBS = ((1, 2), (1, 5), (2, 3), (3, 4), (5, 6), (6, 7), (1, 8), (8, 9), (9, 10), (1, 11), (11, 12),
+         (12, 13), (1, 0), (0, 14), (14, 16), (0, 15), (15, 17))  # fmt: skip
+HEADER = 16
+
+
+def _colours(n: int) -> list[tuple[int, int, int]]:
+    return [tuple(int(255 * c) for c in colorsys.hsv_to_rgb(i / n, 0.9, 1.0)) for i in range(n)]  # type: ignore[misc]
+
+
+def _load(path: Path, mode: str) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert(mode))
+    except FileNotFoundError:
+        raise InputError("file not found (listed in the pair file)", path) from None
+    except OSError as exc:
+        raise InputError(f"unreadable image ({exc.__class__.__name__})", path) from None
+
+
+def pose_panel(image: np.ndarray, keypoints: torch.Tensor) -> np.ndarray:
+    """The person dimmed, with the pose map's squares and the COCO-18 limbs drawn on it."""
+    h, w = image.shape[:2]
+    out = image.astype(np.float32) * 0.4
+    squares = (pose_map(keypoints, h, w) > 0).numpy()
+    for k, colour in enumerate(_colours(18)):
+        out[squares[k]] = 0.35 * out[squares[k]] + 0.65 * np.asarray(colour, np.float32)
+    canvas = Image.fromarray(out.astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    kp = keypoints.tolist()
+    width = max(1, round(2 * h / 256))
+    for (a, b), colour in zip(LIMBS, _colours(len(LIMBS))):
+        if min(kp[a][0], kp[a][1], kp[b][0], kp[b][1]) > 1:
+            draw.line([(kp[a][0], kp[a][1]), (kp[b][0], kp[b][1])], fill=colour, width=width)
+    return np.asarray(canvas)
+
+
+def _row(root: Path, phase: str, person: str, cloth: str) -> list[np.ndarray]:
+    """The six panels of one (person, unpaired cloth) line."""
+    stem = person.rsplit("_", 1)[0]
+    image = _load(root / f"{phase}_img" / person, "RGB")
+    label = _load(root / f"{phase}_label" / f"{Path(person).stem}.png", "L")
+    keypoints = read_openpose_json(root / f"{phase}_pose" / f"{Path(person).stem}_keypoints.json")
+    own = f"{stem}_1.jpg"
+    gt_path = root / f"{phase}_gt_unpaired" / f"{Path(person).stem}__{Path(cloth).stem}.jpg"
+    gt = _load(gt_path, "RGB") if gt_path.exists() else np.full_like(image, 255)
+    mask = _load(root / f"{phase}_edge" / own, "L")
+    return [image, colorize(label), pose_panel(image, keypoints),
+            _load(root / f"{phase}_color" / own, "RGB"), np.repeat(mask[..., None], 3, axis=2), gt]  # fmt: skip
+
+
+def _pairs(root: Path, phase: str, num_rows: int) -> list[tuple[str, str]]:
+    path = root / f"{phase}_pairs_unpaired.txt"
+    if not path.exists():
+        path = root / f"{phase}_pairs_paired.txt"
+    try:
+        lines = path.read_text().split("\n")
+    except FileNotFoundError:
+        raise InputError(f"no {phase}_pairs_unpaired.txt or {phase}_pairs_paired.txt here", root) from None
+    pairs = [tuple(line.split()[:2]) for line in lines if len(line.split()) >= 2]
+    if not pairs:
+        raise InputError("pair file lists no pairs", path)
+    return pairs[:num_rows]  # type: ignore[return-value]
+
+
+def contact_sheet(dataset_dir: Path, out_png: Path, num_rows: int = 6, phase: str = "test") -> Path:
+    """Write a contact sheet PNG of the first ``num_rows`` unpaired pairs; returns ``out_png``."""
+    root, out_png = Path(dataset_dir), Path(out_png)
+    if num_rows < 1:
+        raise InputError(f"num_rows must be at least 1, got {num_rows}")
+    if not root.is_dir():
+        raise InputError("dataset folder not found", root)
+    rows = [np.concatenate(_row(root, phase, p, c), axis=1) for p, c in _pairs(root, phase, num_rows)]
+    if len({r.shape for r in rows}) != 1:
+        raise InputError("images of different sizes; cannot tile them", root)
+    w = rows[0].shape[1] // len(COLUMNS)
+    header = Image.new("RGB", (rows[0].shape[1], HEADER), (255, 255, 255))
+    draw = ImageDraw.Draw(header)
+    for i, title in enumerate(COLUMNS if w >= 96 else SHORT_COLUMNS):
+        draw.text((i * w + 4, 2), title, fill=(0, 0, 0))
+    sheet = np.concatenate([np.asarray(header)] + rows, axis=0)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_png.with_name(f".{out_png.name}.tmp-{os.getpid()}.png")
+    Image.fromarray(sheet).save(tmp)
+    os.replace(tmp, out_png)
+    return out_png
+
+
