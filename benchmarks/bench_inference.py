@@ -38,7 +38,10 @@ def worker(args: argparse.Namespace) -> None:
     import torch
 
     from acgpn.parity import recipe_pipeline
+    from acgpn.runtime import tune_cpu_allocator
 
+    if args.device == "cpu":
+        tune_cpu_allocator()  # as `acgpn infer` does on the CPU
     torch.set_num_threads(args.threads)
     pipe = recipe_pipeline(1).to(args.device)
     batch = make_batch(args.worker, args.height, args.width)

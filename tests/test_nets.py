@@ -52,6 +52,7 @@ def test_unet_is_per_sample_independent():
     net = UNet(3, 2, base_channels=4).eval()
     x = torch.randn(3, 3, 64, 48)
     with torch.no_grad():
-        batched = net(x)
+        batched = net(x)  # CPU schedule: full-resolution levels per sample, deeper levels batched
+        plain = net._level(x, 1)  # every level batched (the GPU schedule)
         single = torch.cat([net(x[i : i + 1]) for i in range(3)])
-    assert torch.allclose(batched, single, atol=1e-4)
+    assert torch.allclose(batched, single, atol=1e-4) and torch.allclose(plain, single, atol=1e-4)

@@ -101,3 +101,24 @@ def test_masks_one_hot_argmax_round_trip():
     assert torch.equal(isin(label, (3, 5)), ((label == 3) | (label == 5)).float())
     replaced = replace_ids(label, (7, 11, 13), 4)
     assert not isin(replaced, (7, 11, 13)).any() and (replaced == 4).sum() == isin(label, (4, 7, 11, 13)).sum()
+
+
+def test_upsample_conv3x3_equals_upsample_then_conv():
+    from acgpn.ops.upsample import upsample_conv3x3
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 6, 5, 7, generator=g, dtype=torch.float64)
+    w, b = torch.randn(4, 6, 3, 3, generator=g, dtype=torch.float64), torch.randn(4, generator=g, dtype=torch.float64)
+    ref = F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), w, b, padding=1)
+    assert torch.allclose(upsample_conv3x3(x, w, b), ref, atol=1e-12)
+    xg, wg = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, k: upsample_conv3x3(a, k), (xg[:1, :2, :3, :3], wg[:2, :2]))
+
+
+def test_strided_max_pool_equals_max_pool2d():
+    from acgpn.nets.unet import max_pool2x2
+
+    x = torch.randn(2, 3, 8, 6)
+    assert torch.equal(max_pool2x2(x), F.max_pool2d(x, 2))
+    odd = torch.randn(1, 1, 5, 7)
+    assert torch.equal(max_pool2x2(odd), F.max_pool2d(odd, 2))

@@ -56,6 +56,10 @@ def register(app: typer.Typer) -> None:
         from acgpn.pipeline import TryOnPipeline
 
         dev = resolve_device(device)
+        if dev.type == "cpu":
+            from acgpn.runtime import tune_cpu_allocator
+
+            tune_cpu_allocator()
         dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs)
         pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners)
         report = run_inference(

@@ -11,7 +11,10 @@ H and W must be divisible by ``2 ** (depth - 1)`` (16 for the official depth).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+from acgpn.ops.upsample import upsample_conv3x3
 
 
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
@@ -21,17 +24,47 @@ def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
 def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
     """conv -> IN -> ReLU -> conv -> IN -> ReLU (convs at keys ``.0`` and ``.3``)."""
     return nn.Sequential(
-        conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(),
-        conv3x3(out_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(),
+        conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(inplace=True),
+        conv3x3(out_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(inplace=True),
     )  # fmt: skip
 
 
-def up_conv(in_channels: int, out_channels: int) -> nn.Sequential:
-    """Nearest 2x upsample -> conv -> IN -> ReLU (conv at key ``.1``)."""
-    return nn.Sequential(
-        nn.Upsample(scale_factor=2, mode="nearest"),
-        conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(),
-    )  # fmt: skip
+def max_pool2x2(x: Tensor) -> Tensor:
+    """2x2 max-pool, stride 2, as the maximum of four strided views (same values as
+    ``F.max_pool2d(x, 2)``, about 3x faster on the CPU); odd sizes fall back to max_pool2d."""
+    if x.shape[-2] % 2 or x.shape[-1] % 2:
+        return F.max_pool2d(x, 2)
+    top = torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2])
+    return torch.maximum(top, torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
+
+
+class UpConv(nn.Sequential):
+    """Nearest 2x upsample -> conv -> IN -> ReLU (conv at key ``.1``).
+
+    When the low-resolution map has at least as many pixels as input channels, the upsample and
+    conv run as one low-resolution sub-pixel convolution (:func:`acgpn.ops.upsample.upsample_conv3x3`,
+    16/36 of the multiply-adds, same result); on smaller maps re-folding the weights would cost more
+    than it saves.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(inplace=True),
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv = self[1]
+        if x.shape[-2] * x.shape[-1] >= conv.in_channels:
+            y = upsample_conv3x3(x, conv.weight, conv.bias)
+        else:
+            y = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+        return self[3](self[2](y))
+
+
+def up_conv(in_channels: int, out_channels: int) -> UpConv:
+    """See :class:`UpConv`."""
+    return UpConv(in_channels, out_channels)
 
 
 def output_block(in_channels: int, mid_channels: int, out_channels: int) -> nn.Sequential:
@@ -67,7 +100,6 @@ class UNet(nn.Module):
             setattr(self, f"conv{level + 1}", double_conv(cin, widths[level]))
             if level >= depth - 2:
                 setattr(self, f"drop{level + 1}", nn.Dropout(dropout))
-        self.pool = nn.MaxPool2d(2)
         for step in range(1, depth):
             wide, narrow = widths[depth - step], widths[depth - step - 1]
             index = depth + step
@@ -85,16 +117,26 @@ class UNet(nn.Module):
             raise ValueError(
                 f"UNet input height and width must be multiples of {self.size_multiple}, got {tuple(x.shape[-2:])}"
             )
-        skips: list[Tensor] = []
-        for level in range(1, self.depth + 1):
-            if level > 1:
-                x = self.pool(x)
-            x = getattr(self, f"conv{level}")(x)
-            if level >= self.depth - 1:
-                x = getattr(self, f"drop{level}")(x)
-            skips.append(x)
-        skips.pop()  # the bottleneck is x itself
-        for index in range(self.depth + 1, 2 * self.depth):
-            up = getattr(self, f"up{index}")(x)
-            x = getattr(self, f"conv{index}")(torch.cat([skips.pop(), up], dim=1))
-        return x
+        if x.shape[0] == 1 or x.device.type != "cpu":
+            return self._level(x, 1)
+        # CPU, batch > 1: full-resolution convs run faster (and with less memory) one sample at a
+        # time, deeper levels faster batched. Same arithmetic per sample, only the schedule differs.
+        tops = [self._encode(xi, 1) for xi in x.split(1)]
+        deeper = self._level(torch.cat([max_pool2x2(t) for t in tops]), 2)
+        return torch.cat([self._decode(t, d, 1) for t, d in zip(tops, deeper.split(1))])
+
+    def _encode(self, x: Tensor, level: int) -> Tensor:
+        x = getattr(self, f"conv{level}")(x)
+        return getattr(self, f"drop{level}")(x) if level >= self.depth - 1 else x
+
+    def _decode(self, skip: Tensor, deeper: Tensor, level: int) -> Tensor:
+        index = 2 * self.depth - level
+        up = getattr(self, f"up{index}")(deeper)
+        return getattr(self, f"conv{index}")(torch.cat([skip, up], dim=1))
+
+    def _level(self, x: Tensor, level: int) -> Tensor:
+        """Encoder block of ``level``, everything below it, and the matching decoder block."""
+        skip = self._encode(x, level)
+        if level == self.depth:
+            return skip
+        return self._decode(skip, self._level(max_pool2x2(skip), level + 1), level)
