@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from acgpn.errors import InputError
-from acgpn.fileio import atomic_path
+from acgpn.fileio import atomic_path, save_text
 from acgpn.nets import UNet, WarpNet
 
 NET_NAMES: Final = ("g1", "g2", "u", "g")
@@ -143,8 +143,7 @@ def save_pretrained(directory: str | Path, nets: dict[str, nn.Module], options: 
     config = {"format": "acgpn", "version": FORMAT_VERSION, "nets": {n: net_config(m) for n, m in nets.items()}, **options}
     with atomic_path(directory / WEIGHTS_FILE) as tmp:
         save_file(tensors, str(tmp), metadata={"format": "acgpn", "version": str(FORMAT_VERSION)})
-    with atomic_path(directory / CONFIG_FILE) as tmp:
-        tmp.write_text(json.dumps(config, indent=2) + "\n")
+    save_text(directory / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
     return directory
 
 

@@ -41,6 +41,13 @@ def save_image(path: str | Path, array: np.ndarray, quality: int = 95) -> Path:
     return path
 
 
+def save_text(path: str | Path, text: str) -> Path:
+    """Atomically write a text file."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
 def to_uint8_image(x) -> np.ndarray:
     """(3, H, W) or (1, H, W) tensor in [-1, 1] -> (H, W, 3) / (H, W) uint8 (rounded)."""
     arr = ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

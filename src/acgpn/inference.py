@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from acgpn.fileio import atomic_path, save_image, to_uint8_image
+from acgpn.fileio import save_image, save_text, to_uint8_image
 from acgpn.labels import colorize
 from acgpn.pipeline import NOISE_KEYS, TryOnOutput, TryOnPipeline
 
@@ -48,8 +48,7 @@ def save_intermediates(folder: Path, out: TryOnOutput, index: int) -> None:
     for name in ("warped_cloth", "refined_cloth", "body_image"):
         save_image(folder / f"{name}.png", to_uint8_image(getattr(out, name)[index]))
     numbers = {"control_points": out.control_points[index].tolist(), "skin_color": out.skin_color[index].tolist()}
-    with atomic_path(folder / "numbers.json") as tmp:
-        tmp.write_text(json.dumps(numbers))
+    save_text(folder / "numbers.json", json.dumps(numbers))
 
 
 @dataclass

@@ -23,7 +23,6 @@ JPEGs use quality 95; PNGs are 8-bit grey.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -35,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from numpy.random import PCG64, Generator, SeedSequence
-from PIL import Image
 
 from acgpn.errors import InputError
+from acgpn.fileio import save_image, save_text
 from acgpn.pose import write_openpose_json
 from acgpn.synth.garment import TORSO_POINTS, Cloth, product_images, sample_cloth
 from acgpn.synth.person import Person, sample_person
@@ -130,14 +129,6 @@ def make_sample(seed: int, index: int, num: int, size: tuple[int, int] = (256, 1
     return SynthSample(index, j, person, cloth, product, mask, paired, unpaired)
 
 
-def _save(array: np.ndarray, path: Path) -> None:
-    image = Image.fromarray(array)
-    if path.suffix == ".jpg":
-        image.save(path, quality=JPEG_QUALITY)
-    else:
-        image.save(path)
-
-
 def _tps_json(sample: SynthSample) -> dict:
     h, w = sample.person.size
     pieces = {
@@ -161,17 +152,17 @@ def write_sample(root: Path, phase: str, sample: SynthSample) -> None:
     """Write every per-sample file of ``sample`` under ``root`` (folders must exist)."""
     n, m = name(sample.index), name(sample.cloth_index)
     d = {f: root / f"{phase}_{f}" for f in FOLDERS}
-    _save(sample.paired.image, d["img"] / f"{n}_0.jpg")
-    _save(sample.paired.label, d["label"] / f"{n}_0.png")
-    _save(sample.product, d["color"] / f"{n}_1.jpg")
-    _save(sample.product_mask, d["edge"] / f"{n}_1.jpg")
+    save_image(d["img"] / f"{n}_0.jpg", sample.paired.image, JPEG_QUALITY)
+    save_image(d["label"] / f"{n}_0.png", sample.paired.label, JPEG_QUALITY)
+    save_image(d["color"] / f"{n}_1.jpg", sample.product, JPEG_QUALITY)
+    save_image(d["edge"] / f"{n}_1.jpg", sample.product_mask, JPEG_QUALITY)
     write_openpose_json(d["pose"] / f"{n}_0_keypoints.json", torch.from_numpy(sample.person.keypoints))
-    _save(sample.unpaired.image, d["gt_unpaired"] / f"{n}_0__{m}_1.jpg")
-    _save(sample.unpaired.label, d["gt_unpaired_label"] / f"{n}_0__{m}_1.png")
-    _save(sample.paired.warped_cloth, d["gt_warped_cloth"] / f"{n}_0.jpg")
-    _save(sample.paired.warped_mask.astype(np.uint8) * 255, d["gt_warped_mask"] / f"{n}_0.png")
+    save_image(d["gt_unpaired"] / f"{n}_0__{m}_1.jpg", sample.unpaired.image, JPEG_QUALITY)
+    save_image(d["gt_unpaired_label"] / f"{n}_0__{m}_1.png", sample.unpaired.label, JPEG_QUALITY)
+    save_image(d["gt_warped_cloth"] / f"{n}_0.jpg", sample.paired.warped_cloth, JPEG_QUALITY)
+    save_image(d["gt_warped_mask"] / f"{n}_0.png", sample.paired.warped_mask.astype(np.uint8) * 255, JPEG_QUALITY)
     text = json.dumps(_tps_json(sample), indent=1, sort_keys=True)
-    (d["gt_tps"] / f"{n}_0.json").write_text(text + "\n")
+    save_text(d["gt_tps"] / f"{n}_0.json", text + "\n")
 
 
 def is_synth_dir(path: Path) -> bool:
@@ -197,13 +188,6 @@ def _prepare_root(out: Path, phase: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for f in FOLDERS:
         (out / f"{phase}_{f}").mkdir()
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Atomic text write (temp file in the same folder, then ``os.replace``)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def check_args(num: int, seed: int, phase: str) -> None:
@@ -232,12 +216,12 @@ def generate_dataset(
         write_sample(out, phase, make_sample(seed, i, num, size))
     paired = "".join(f"{name(i)}_0.jpg {name(i)}_1.jpg\n" for i in range(num))
     unpaired = "".join(f"{name(i)}_0.jpg {name(unpaired_index(i, num))}_1.jpg\n" for i in range(num))
-    _write_text(out / f"{phase}_{PAIR_FILES[0]}", paired)
-    _write_text(out / f"{phase}_{PAIR_FILES[1]}", unpaired)
+    save_text(out / f"{phase}_{PAIR_FILES[0]}", paired)
+    save_text(out / f"{phase}_{PAIR_FILES[1]}", unpaired)
     meta = {
         "generator": GENERATOR, "version": VERSION, "seed": seed, "size": list(size), "num": num,
         "phase": phase, "unpaired": "person i wears cloth (i + 1) % num",
         "gt_warped_cloth_background": "white", "jpeg_quality": JPEG_QUALITY,
     }  # fmt: skip
-    _write_text(out / META_NAME, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    save_text(out / META_NAME, json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return out

@@ -7,7 +7,6 @@ cloth | cloth mask | unpaired ground truth (when the dataset has one, else blank
 from __future__ import annotations
 
 import colorsys
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from acgpn.errors import InputError
+from acgpn.fileio import save_image
 from acgpn.labels import colorize
 from acgpn.pose import pose_map, read_openpose_json
 
@@ -101,10 +101,6 @@ def contact_sheet(dataset_dir: Path, out_png: Path, num_rows: int = 6, phase: st
     for i, title in enumerate(COLUMNS if w >= 96 else SHORT_COLUMNS):
         draw.text((i * w + 4, 2), title, fill=(0, 0, 0))
     sheet = np.concatenate([np.asarray(header)] + rows, axis=0)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(f".{out_png.name}.tmp-{os.getpid()}.png")
-    Image.fromarray(sheet).save(tmp)
-    os.replace(tmp, out_png)
-    return out_png
+    return save_image(out_png, sheet)
 
 
