@@ -50,9 +50,22 @@ def test_warp_net_other_size_resizes_only_the_loc_net_input():
 
 def test_unet_is_per_sample_independent():
     net = UNet(3, 2, base_channels=4).eval()
-    x = torch.randn(3, 3, 64, 48)
+    x = torch.randn(3, 3, 256, 192)
     with torch.no_grad():
         batched = net(x)  # CPU schedule: full-resolution levels per sample, deeper levels batched
-        plain = net._level(x, 1)  # every level batched (the GPU schedule)
+        net.cpu_per_sample_pixels = None  # every level batched (the GPU schedule)
+        plain = net(x)
         single = torch.cat([net(x[i : i + 1]) for i in range(3)])
     assert torch.allclose(batched, single, atol=1e-4) and torch.allclose(plain, single, atol=1e-4)
+
+
+def test_fast_math_changes_only_rounding():
+    torch.manual_seed(0)
+    net = UNet(6, 3, base_channels=16).eval()
+    x = torch.randn(2, 6, 128, 96)
+    with torch.no_grad():
+        exact = net(x)
+        fast = net.set_fast_math(True)(x)
+        again = net.set_fast_math(False)(x)
+    assert torch.equal(exact, again)
+    assert not torch.equal(exact, fast) and torch.allclose(exact, fast, atol=1e-4)

@@ -62,12 +62,25 @@ class TryOnPipeline(nn.Module):
         g: UNet,
         align_corners: bool = False,
         noise_probability: float = NOISE_PROBABILITY,
+        fast_math: bool = True,
     ) -> None:
         super().__init__()
         self.g1, self.g2, self.u, self.g = g1, g2, u, g
         self.align_corners = align_corners
         self.noise_probability = noise_probability
+        self.set_fast_math(fast_math)
         self.eval()
+
+    def set_fast_math(self, enabled: bool) -> TryOnPipeline:
+        """Faster op sequences (:meth:`UNet.set_fast_math`) for the nets whose outputs stay
+        continuous: the refinement U-Net of U and G. G1 and G2 always run the official op sequence,
+        because their outputs are argmax-ed / thresholded, where a 1e-6 difference can flip a
+        near-tie pixel and, through the STN, change the whole try-on."""
+        self.g1.set_fast_math(False)
+        self.g2.set_fast_math(False)
+        self.u.set_fast_math(enabled)
+        self.g.set_fast_math(enabled)
+        return self
 
     # ----------------------------------------------------------------------------- loading
     @classmethod

@@ -17,6 +17,30 @@ from torch import Tensor, nn
 from acgpn.ops.upsample import upsample_conv3x3
 
 
+#: On the CPU, levels whose maps have at least this many pixels run one sample at a time (see
+#: ``UNet._level``); measured on 2 AVX2 cores, where 128x96 and 256x192 maps gain from it.
+CPU_PER_SAMPLE_PIXELS = 128 * 96
+
+
+class InstanceNorm(nn.Module):
+    """Affine-free instance normalisation (``InstanceNorm2d(affine=False)``, eps 1e-5).
+
+    With ``fast_math`` it is computed as a group norm with one channel per group: the same
+    statistics up to float rounding (~1e-6), and 3-6x faster on the CPU than ``instance_norm``
+    (which routes through batch norm). No parameters or buffers either way.
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.num_features, self.eps = num_features, eps
+        self.fast_math = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.fast_math:
+            return F.group_norm(x, x.shape[1], eps=self.eps)
+        return F.instance_norm(x, eps=self.eps)
+
+
 def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
 
@@ -24,8 +48,8 @@ def conv3x3(in_channels: int, out_channels: int) -> nn.Conv2d:
 def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
     """conv -> IN -> ReLU -> conv -> IN -> ReLU (convs at keys ``.0`` and ``.3``)."""
     return nn.Sequential(
-        conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(inplace=True),
-        conv3x3(out_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(inplace=True),
+        conv3x3(in_channels, out_channels), InstanceNorm(out_channels), nn.ReLU(inplace=True),
+        conv3x3(out_channels, out_channels), InstanceNorm(out_channels), nn.ReLU(inplace=True),
     )  # fmt: skip
 
 
@@ -41,21 +65,22 @@ def max_pool2x2(x: Tensor) -> Tensor:
 class UpConv(nn.Sequential):
     """Nearest 2x upsample -> conv -> IN -> ReLU (conv at key ``.1``).
 
-    When the low-resolution map has at least as many pixels as input channels, the upsample and
-    conv run as one low-resolution sub-pixel convolution (:func:`acgpn.ops.upsample.upsample_conv3x3`,
-    16/36 of the multiply-adds, same result); on smaller maps re-folding the weights would cost more
-    than it saves.
+    With ``fast_math``, when the low-resolution map has at least as many pixels as input channels,
+    the upsample and conv run as one low-resolution sub-pixel convolution
+    (:func:`acgpn.ops.upsample.upsample_conv3x3`: 16/36 of the multiply-adds, the same result up to
+    float rounding); on smaller maps re-folding the weights would cost more than it saves.
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(
             nn.Upsample(scale_factor=2, mode="nearest"),
-            conv3x3(in_channels, out_channels), nn.InstanceNorm2d(out_channels), nn.ReLU(inplace=True),
+            conv3x3(in_channels, out_channels), InstanceNorm(out_channels), nn.ReLU(inplace=True),
         )  # fmt: skip
+        self.fast_math = False
 
     def forward(self, x: Tensor) -> Tensor:
         conv = self[1]
-        if x.shape[-2] * x.shape[-1] >= conv.in_channels:
+        if self.fast_math and x.shape[-2] * x.shape[-1] >= conv.in_channels:
             y = upsample_conv3x3(x, conv.weight, conv.bias)
         else:
             y = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
@@ -93,6 +118,7 @@ class UNet(nn.Module):
         if depth < 2:
             raise ValueError("UNet depth must be at least 2")
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.cpu_per_sample_pixels: int | None = CPU_PER_SAMPLE_PIXELS
         self.base_channels, self.depth, self.dropout = base_channels, depth, dropout
         widths = [base_channels * 2**i for i in range(depth)]
         for level in range(depth):
@@ -107,6 +133,14 @@ class UNet(nn.Module):
             block = output_block(wide, narrow, out_channels) if step == depth - 1 else double_conv(wide, narrow)
             setattr(self, f"conv{index}", block)
 
+    def set_fast_math(self, enabled: bool) -> UNet:
+        """Use group-norm instance norms and sub-pixel up-convs (about 10% faster on the CPU, outputs
+        within ~1e-5) instead of the official op sequence (bit-identical to the official net)."""
+        for module in self.modules():
+            if isinstance(module, (InstanceNorm, UpConv)):
+                module.fast_math = enabled
+        return self
+
     @property
     def size_multiple(self) -> int:
         """H and W must be multiples of this."""
@@ -117,13 +151,7 @@ class UNet(nn.Module):
             raise ValueError(
                 f"UNet input height and width must be multiples of {self.size_multiple}, got {tuple(x.shape[-2:])}"
             )
-        if x.shape[0] == 1 or x.device.type != "cpu":
-            return self._level(x, 1)
-        # CPU, batch > 1: full-resolution convs run faster (and with less memory) one sample at a
-        # time, deeper levels faster batched. Same arithmetic per sample, only the schedule differs.
-        tops = [self._encode(xi, 1) for xi in x.split(1)]
-        deeper = self._level(torch.cat([max_pool2x2(t) for t in tops]), 2)
-        return torch.cat([self._decode(t, d, 1) for t, d in zip(tops, deeper.split(1))])
+        return self._level(x, 1)
 
     def _encode(self, x: Tensor, level: int) -> Tensor:
         x = getattr(self, f"conv{level}")(x)
@@ -135,8 +163,21 @@ class UNet(nn.Module):
         return getattr(self, f"conv{index}")(torch.cat([skip, up], dim=1))
 
     def _level(self, x: Tensor, level: int) -> Tensor:
-        """Encoder block of ``level``, everything below it, and the matching decoder block."""
-        skip = self._encode(x, level)
+        """Encoder block of ``level``, everything below it, and the matching decoder block.
+
+        On the CPU, batches on large maps (>= ``cpu_per_sample_pixels``; ``None`` disables) run this level's
+        blocks one sample at a time (their activations then stay in cache; also less memory) while
+        the deeper levels, whose convs are weight-bound, stay batched. Only the schedule differs.
+        """
+        limit = self.cpu_per_sample_pixels
+        split = limit is not None and x.shape[0] > 1 and x.device.type == "cpu" and x.shape[-2] * x.shape[-1] >= limit
+        skips = [self._encode(c, level) for c in (x.split(1) if split else [x])]
         if level == self.depth:
-            return skip
-        return self._decode(skip, self._level(max_pool2x2(skip), level + 1), level)
+            return _join(skips)
+        deeper = self._level(_join([max_pool2x2(s) for s in skips]), level + 1)
+        return _join([self._decode(s, d, level) for s, d in zip(skips, deeper.split(1) if split else [deeper])])
+
+
+def _join(tensors: list[Tensor]) -> Tensor:
+    """Concatenate along the batch dimension (no copy for a single tensor)."""
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
