@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(PY) -m pytest tests
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_inference.py
+	$(PY) benchmarks/bench_inference.py --batch-sizes 1 4 8 --repeats 5
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

@@ -59,3 +59,26 @@ def test_pipeline_batched_equals_per_sample(recipe_seed1):
         assert torch.equal(out.layout[row], single.layout[0])
     assert torch.allclose(out.fake_image[2], out.fake_image[0], atol=1e-5)
     assert not torch.allclose(out.fake_image[0], out.fake_image[1], atol=1e-2)
+
+
+@needs_parity
+def test_parity_cli_prints_pass_for_every_step():
+    from typer.testing import CliRunner
+
+    from acgpn.cli.main import app
+
+    res = CliRunner().invoke(app, ["parity", str(PARITY_FILE)])
+    assert res.exit_code == 0, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert all(line.startswith("PASS") for line in lines) and len(lines) >= 15
+
+
+def test_parity_cli_rejects_a_file_that_is_not_vectors(tmp_path):
+    from typer.testing import CliRunner
+
+    from acgpn.cli.main import app
+
+    bad = tmp_path / "v.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    res = CliRunner().invoke(app, ["parity", str(bad)])
+    assert res.exit_code == 2 and "v.safetensors: not a readable safetensors file" in res.output
