@@ -56,3 +56,15 @@ def test_infer_reports_bad_input_with_exit_2(tmp_path, synth_dir, official_dir):
     assert res.exit_code == 2 and "999999_1.jpg" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["infer", "--data", str(synth_dir), "--checkpoint", str(official_dir), "--out", str(tmp_path / "o"), "--device", "cuda:7"])
     assert res.exit_code == 2 and "cuda" in res.output.lower()
+
+
+def test_infer_resizes_to_another_working_size(tmp_path, synth_dir, official_dir):
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("000003_0.jpg 000004_1.jpg\n")
+    runner = CliRunner()
+    base = ["infer", "--data", str(synth_dir), "--checkpoint", str(official_dir), "--pairs", str(pairs), "--out", str(tmp_path / "o")]
+    res = runner.invoke(app, base + ["--size", "128x96"])
+    assert res.exit_code == 0, res.output
+    assert read(tmp_path / "o" / "000003_0__000004_1.png").shape == (128, 96, 3)
+    res = runner.invoke(app, base + ["--size", "100x96"])
+    assert res.exit_code == 2 and "multiples of 16" in res.output

@@ -41,6 +41,8 @@ def register(app: typer.Typer) -> None:
         pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pair file 'person cloth' per line; default: each person with its own cloth."),
         layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
         phase: str = typer.Option("test", "--phase"),
+        parse_source: Optional[str] = typer.Option(None, "--parse-source", help="Label ids stored as acgpn | lip | cihp | atr (default: per layout)."),
+        size: Optional[str] = typer.Option(None, "--size", help="Working size HxW, multiples of 16 (default: the images' own)."),
         batch_size: int = typer.Option(1, "--batch-size", min=1),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
         seed: int = typer.Option(0, "--seed", help="Noise seed (per pair, batch-size independent)."),
@@ -60,7 +62,9 @@ def register(app: typer.Typer) -> None:
             from acgpn.runtime import tune_cpu_allocator
 
             tune_cpu_allocator()
-        dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs)
+        from acgpn.data.dataset import parse_size
+
+        dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=parse_size(size) if size else None, parse_source=parse_source)
         pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,

@@ -21,6 +21,7 @@ scaled keypoints with :func:`acgpn.pose.pose_map` and ``default_radius(H)`` (no 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,6 +53,14 @@ def check_size(size: Sequence[int], source: str | Path | None = None) -> Size:
             source,
         )
     return int(size[0]), int(size[1])
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``"256x192"`` (H x W) into a checked working size."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match:
+        raise InputError(f"size must look like HxW (e.g. 256x192), got {text!r}")
+    return check_size((int(match.group(1)), int(match.group(2))))
 
 
 class TryOnDataset(Dataset):

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from acgpn.data.files import Size, format_size, label_ids, load_image, size_hw
-from acgpn.data.layouts import check_parse_source, get_layout, is_image_name, label_name, pose_name
+from acgpn.data.layouts import (
+    check_parse_source,
+    get_layout,
+    is_image_name,
+    label_name,
+    pose_name,
+)
 from acgpn.data.pairs import Pair, parse_pairs
 from acgpn.errors import InputError
 from acgpn.pose import read_openpose_json

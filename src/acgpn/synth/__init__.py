@@ -7,7 +7,8 @@ poses), ``garment`` (product clothes), ``wear`` (TPS dressing and layered render
 (files), ``sheet`` (contact sheet).
 """
 
-from acgpn.synth.dataset import generate_dataset, make_sample, parse_size
+from acgpn.data.dataset import parse_size
+from acgpn.synth.dataset import generate_dataset, make_sample
 from acgpn.synth.sheet import contact_sheet
 
 __all__ = ["contact_sheet", "generate_dataset", "make_sample", "parse_size"]

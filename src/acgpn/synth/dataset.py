@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from numpy.random import PCG64, Generator, SeedSequence
 
+from acgpn.data.dataset import check_size
 from acgpn.errors import InputError
 from acgpn.fileio import save_image, save_text
 from acgpn.pose import write_openpose_json
@@ -76,23 +77,16 @@ def unpaired_index(index: int, num: int) -> int:
     return (index + 1) % num
 
 
-def check_size(size: tuple[int, int]) -> tuple[int, int]:
-    """Validate (H, W): integers, multiples of 16, at least 32. Raises :class:`InputError`."""
+def check_synth_size(size: tuple[int, int]) -> tuple[int, int]:
+    """A working size (:func:`acgpn.data.check_size`) of at least 32x32, the smallest figure we draw."""
     try:
-        h, w = (int(v) for v in size)
+        ints = tuple(int(v) for v in size)
     except (TypeError, ValueError):
         raise InputError(f"size must be two integers HxW, got {size!r}") from None
-    if h < 32 or w < 32 or h % 16 or w % 16:
+    h, w = check_size(ints)
+    if h < 32 or w < 32:
         raise InputError(f"size {h}x{w}: height and width must be multiples of 16 and at least 32")
     return h, w
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """Parse ``"256x192"`` (H x W) and validate it with :func:`check_size`."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
-    if not match:
-        raise InputError(f"size must look like HxW (e.g. 256x192), got {text!r}")
-    return check_size((int(match.group(1)), int(match.group(2))))
 
 
 def _rng(seed: int, index: int, stream: int) -> Generator:
@@ -118,7 +112,7 @@ def _single_thread() -> Iterator[None]:
 
 def make_sample(seed: int, index: int, num: int, size: tuple[int, int] = (256, 192)) -> SynthSample:
     """Build sample ``index`` of a ``num``-sample dataset in memory (no files)."""
-    size = check_size(size)
+    size = check_synth_size(size)
     person = sample_person(_rng(seed, index, 0), size)
     j = unpaired_index(index, num)
     cloth, (product, mask, fabric, alphas) = _cloth(seed, index, size)
@@ -209,7 +203,7 @@ def generate_dataset(
     dataset (this phase's folders are then replaced). Raises :class:`InputError` on bad input.
     """
     out = Path(out)
-    size = check_size(size)
+    size = check_synth_size(size)
     check_args(num, seed, phase)
     _prepare_root(out, phase)
     for i in range(num):

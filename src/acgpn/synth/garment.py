@@ -16,7 +16,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from acgpn.synth.person import SIDE_SIGN, Frame
-from acgpn.synth.raster import Point, capsule, coverage, ellipse, full, pixel_coords, polygon
+from acgpn.synth.raster import (
+    Point,
+    capsule,
+    coverage,
+    ellipse,
+    full,
+    pixel_coords,
+    polygon,
+)
 
 KINDS = ("tshirt", "longsleeve", "tank")
 PATTERNS = ("solid", "hstripes", "vstripes", "checks", "logo")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from acgpn import labels as L
-from acgpn.synth.raster import Canvas, capsule, coverage, ellipse, polygon, Point
+from acgpn.synth.raster import Canvas, Point, capsule, coverage, ellipse, polygon
 
 SIDE_SIGN = (-1.0, 1.0)
 ARM_LABEL = (L.RIGHT_ARM, L.LEFT_ARM)
