@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         save_intermediates: bool = typer.Option(False, "--save-intermediates", help="Also write every intermediate per pair."),
         align_corners: Optional[bool] = typer.Option(None, "--align-corners/--no-align-corners", help="grid_sample convention of the warp (default: the checkpoint's; official: no)."),
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
+        fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in U and G (outputs within ~1e-4); --exact: official ops everywhere."),
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints."""
         from tqdm import tqdm
@@ -65,7 +66,7 @@ def register(app: typer.Typer) -> None:
         from acgpn.data.dataset import parse_size
 
         dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=parse_size(size) if size else None, parse_source=parse_source)
-        pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners)
+        pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,
             progress=lambda it: tqdm(it, desc="try-on", unit="batch"),
@@ -76,11 +77,14 @@ def register(app: typer.Typer) -> None:
     def parity(
         vectors: Path = typer.Argument(..., help="A parity vectors file (shared format)."),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda[:N] | mps | auto"),
+        fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Check the default fast op sequences of U and G, or the official ones."),
     ) -> None:
         """Check this install against official-code vectors, stage by stage; exit 1 on any FAIL."""
-        from acgpn.parity import run_parity
+        from acgpn.parity import load_vectors, recipe_pipeline, run_parity
 
-        results = run_parity(vectors, device=str(resolve_device(device)), log=typer.echo)
+        seed = int(load_vectors(vectors)[1]["seed"])
+        pipe = recipe_pipeline(seed).set_fast_math(fast_math)
+        results = run_parity(vectors, device=str(resolve_device(device)), pipe=pipe, log=typer.echo)
         failed = [r for r in results if not r.passed]
         typer.echo(f"{'FAIL' if failed else 'PASS'}: {len(results) - len(failed)}/{len(results)} checks passed")
         if failed:

@@ -65,10 +65,9 @@ def max_pool2x2(x: Tensor) -> Tensor:
 class UpConv(nn.Sequential):
     """Nearest 2x upsample -> conv -> IN -> ReLU (conv at key ``.1``).
 
-    With ``fast_math``, when the low-resolution map has at least as many pixels as input channels,
-    the upsample and conv run as one low-resolution sub-pixel convolution
+    With ``fast_math`` the upsample and conv run as one stride-2 transposed convolution
     (:func:`acgpn.ops.upsample.upsample_conv3x3`: 16/36 of the multiply-adds, the same result up to
-    float rounding); on smaller maps re-folding the weights would cost more than it saves.
+    float rounding).
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -80,7 +79,7 @@ class UpConv(nn.Sequential):
 
     def forward(self, x: Tensor) -> Tensor:
         conv = self[1]
-        if self.fast_math and x.shape[-2] * x.shape[-1] >= conv.in_channels:
+        if self.fast_math:
             y = upsample_conv3x3(x, conv.weight, conv.bias)
         else:
             y = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
@@ -134,7 +133,7 @@ class UNet(nn.Module):
             setattr(self, f"conv{index}", block)
 
     def set_fast_math(self, enabled: bool) -> UNet:
-        """Use group-norm instance norms and sub-pixel up-convs (about 10% faster on the CPU, outputs
+        """Use group-norm instance norms and transposed-conv up-convs (faster on the CPU, outputs
         within ~1e-5) instead of the official op sequence (bit-identical to the official net)."""
         for module in self.modules():
             if isinstance(module, (InstanceNorm, UpConv)):
