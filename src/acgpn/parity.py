@@ -24,6 +24,7 @@ from acgpn.errors import InputError
 from acgpn.modules import cfm, cwm, sgm
 from acgpn.ops.masks import argmax_label
 from acgpn.pipeline import TryOnPipeline
+from acgpn.pose import pose_map
 
 #: Net index of the recipe (U=0, G1=1, G2=2, G=3).
 RECIPE_NET_INDEX: Final = {"u": 0, "g1": 1, "g2": 2, "g": 3}
@@ -117,13 +118,21 @@ def _max_abs(a: Tensor, b: Tensor) -> float:
     return float((a - b).abs().max())
 
 
-def run_parity(path: str | Path, device: str = "cpu", pipe: TryOnPipeline | None = None, log: Callable[[str], None] | None = None) -> list[CheckResult]:
-    """The reference protocol, steps 1-7, on one vectors file. Returns every check."""
-    t, meta = load_vectors(path)
-    pipe = (pipe or recipe_pipeline(int(meta["seed"]))).to(device=device, dtype=torch.float32)
-    t = {k: v.to(device) for k, v in t.items()}
-    from acgpn.pose import pose_map
+def run_parity(
+    path: str | Path,
+    device: str = "cpu",
+    pipe: TryOnPipeline | None = None,
+    log: Callable[[str], None] | None = None,
+    fast_math: bool = True,
+) -> list[CheckResult]:
+    """The reference protocol, steps 1-7, on one vectors file. Returns every check.
 
+    Without ``pipe``, the recipe weights named by the file's metadata are built (with ``fast_math``).
+    """
+    t, meta = load_vectors(path)
+    pipe = pipe or recipe_pipeline(int(meta["seed"])).set_fast_math(fast_math)
+    pipe = pipe.to(device=device, dtype=torch.float32)
+    t = {k: v.to(device) for k, v in t.items()}
     label, edge, color, image = t["input.label"], t["input.edge"], t["input.color"], t["input.image"]
     pose = pose_map(t["input.pose_keypoints"], *image.shape[-2:])
     noise = {"g1": t["input.noise_g1"], "g2": t["input.noise_g2"], "g": t["input.noise_g"]}

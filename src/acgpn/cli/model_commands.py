@@ -80,11 +80,9 @@ def register(app: typer.Typer) -> None:
         fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Check the default fast op sequences of U and G, or the official ones."),
     ) -> None:
         """Check this install against official-code vectors, stage by stage; exit 1 on any FAIL."""
-        from acgpn.parity import load_vectors, recipe_pipeline, run_parity
+        from acgpn.parity import run_parity
 
-        seed = int(load_vectors(vectors)[1]["seed"])
-        pipe = recipe_pipeline(seed).set_fast_math(fast_math)
-        results = run_parity(vectors, device=str(resolve_device(device)), pipe=pipe, log=typer.echo)
+        results = run_parity(vectors, device=str(resolve_device(device)), log=typer.echo, fast_math=fast_math)
         failed = [r for r in results if not r.passed]
         typer.echo(f"{'FAIL' if failed else 'PASS'}: {len(results) - len(failed)}/{len(results)} checks passed")
         if failed:
