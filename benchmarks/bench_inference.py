@@ -29,7 +29,7 @@ def make_batch(b: int, h: int, w: int):
     label = torch.randint(0, 14, (b, 1, h, w), generator=g).float()
     return {
         "image": torch.rand(b, 3, h, w, generator=g) * 2 - 1, "label": label,
-        "cloth": torch.rand(b, 3, h, w, generator=g) * 2 - 1, "edge": (torch.rand(b, 1, h, w, generator=g) > 0.3).float(),
+        "cloth": torch.rand(b, 3, h, w, generator=g) * 2 - 1, "product_mask": (torch.rand(b, 1, h, w, generator=g) > 0.3).float(),
         "pose": torch.where(torch.rand(b, 18, h, w, generator=g) > 0.98, 1.0, -1.0),
     }  # fmt: skip
 
@@ -43,7 +43,10 @@ def worker(args: argparse.Namespace) -> None:
     if args.device == "cpu":
         tune_cpu_allocator()  # as `acgpn infer` does on the CPU
     torch.set_num_threads(args.threads)
-    pipe = recipe_pipeline(1).to(args.device)
+    pipe = recipe_pipeline(1).to(args.device).set_fast_math(args.fast_math != "off")
+    if args.fast_math == "u-g":  # the pre-tie-aware default: official op sequence in G1 and G2
+        pipe.g1.set_fast_math(False)
+        pipe.g2.set_fast_math(False)
     batch = make_batch(args.worker, args.height, args.width)
     gen = torch.Generator().manual_seed(0)
     pipe(batch, generator=gen)  # warm-up
@@ -68,15 +71,17 @@ def main() -> None:
     p.add_argument("--height", type=int, default=256)
     p.add_argument("--width", type=int, default=192)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--fast-math", choices=("all", "u-g", "off"), default="all",
+                   help="fast op sequences in all four nets (default), only in U and G, or none (--exact)")
     p.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args)
-    print(f"TryOnPipeline, {args.height}x{args.width}, {args.device}, {args.threads} threads, median of {args.repeats} runs")
+    print(f"TryOnPipeline, {args.height}x{args.width}, {args.device}, {args.threads} threads, fast_math={args.fast_math}, median of {args.repeats} runs")
     print(f"{'batch':>5} {'s/batch':>9} {'s/image':>9} {'peak GiB':>9} {'official s/img':>15} {'speed-up':>9}")
     for b in args.batch_sizes:
         cmd = [sys.executable, __file__, "--worker", str(b)] + [f"--{k}={v}" for k, v in
-               (("repeats", args.repeats), ("threads", args.threads), ("height", args.height), ("width", args.width), ("device", args.device))]  # fmt: skip
+               (("repeats", args.repeats), ("threads", args.threads), ("height", args.height), ("width", args.width), ("device", args.device), ("fast-math", args.fast_math))]  # fmt: skip
         r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         per = r["median_s"] / b
         off = OFFICIAL.get(b)

@@ -6,7 +6,6 @@ forward about 3 s per 256x192 image on 2 CPU cores, so tests share one instance.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_reference() -> Path:
-    """The read-only reference folder (``$ACGPN_SHARED/reference`` or ``../shared/reference``)."""
-    root = Path(os.environ.get("ACGPN_SHARED", REPO.parent / "shared"))
-    return root / "reference"
+    """Reference data kept in the repository (tests/data): the parity vectors of seed 1 and the
+    official state-dict manifests (copies of the project's shared reference, see tests/data/README.md)."""
+    return REPO / "tests" / "data"
 
 
 PARITY_FILE = shared_reference() / "parity_seed1.safetensors"
-needs_parity = pytest.mark.skipif(not PARITY_FILE.is_file(), reason=f"parity vectors not found at {PARITY_FILE}")
 
 
 @pytest.fixture(scope="session")

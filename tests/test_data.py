@@ -12,7 +12,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, default_collate
 
-from acgpn.data import SAMPLE_TENSOR_KEYS, TryOnDataset, paired_list, read_pairs
+from acgpn.data import SAMPLE_TENSOR_KEYS, TryOnDataset, build_sample, format_pairs, output_name, paired_list, read_pairs
+from acgpn.data.pairs import list_images, output_clashes
 from acgpn.errors import InputError
 from acgpn.labels import VALID_IDS
 from acgpn.pose import BODY25_TO_COCO18, pose_map, read_openpose_json, scale_keypoints
@@ -121,7 +122,7 @@ def test_sample_format_and_normalisation(viton_dir: Path) -> None:
     assert ds.size == (h, w) and h % 16 == 0 and w % 16 == 0
     s = ds[0]
     assert (s["person"], s["cloth_name"]) == first == (first[0], first[0].replace("_0.", "_1."))
-    shapes = {"image": (3, h, w), "label": (1, h, w), "cloth": (3, h, w), "edge": (1, h, w),
+    shapes = {"image": (3, h, w), "label": (1, h, w), "cloth": (3, h, w), "product_mask": (1, h, w),
               "pose": (18, h, w), "keypoints": (18, 3)}  # fmt: skip
     for key, shape in shapes.items():
         assert s[key].shape == shape and s[key].dtype == torch.float32, key
@@ -131,7 +132,7 @@ def test_sample_format_and_normalisation(viton_dir: Path) -> None:
     assert torch.equal(s["label"][0], torch.from_numpy(raw_label.astype(np.float32)))
     assert set(s["label"].unique().tolist()) <= VALID_IDS
     raw_edge = np.asarray(Image.open(viton_dir / "test_edge" / first[1]).convert("L"), np.float32)
-    assert torch.equal(s["edge"][0], torch.from_numpy(raw_edge) / 255)
+    assert torch.equal(s["product_mask"][0], torch.from_numpy(raw_edge) / 255)
     assert -1 <= s["cloth"].min() and s["cloth"].max() <= 1
     kp = read_openpose_json(viton_dir / "test_pose" / first[0].replace(".jpg", "_keypoints.json"))
     assert torch.equal(s["keypoints"], kp)
@@ -221,7 +222,7 @@ def test_pair_files_keep_order_and_comments(viton_dir: Path, tmp_path: Path) -> 
 
 
 def test_pair_file_errors(viton_dir: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="pair file not found"):
+    with pytest.raises(InputError, match=r"file not found \(expected a pair file"):
         TryOnDataset(viton_dir, pairs=tmp_path / "missing.txt")
     (tmp_path / "bad.txt").write_text("a_0.jpg b_1.jpg\nonly_one.jpg\n")
     with pytest.raises(InputError, match=r"bad\.txt:2: expected 'person_image cloth_image'"):
@@ -238,7 +239,7 @@ def test_pair_file_errors(viton_dir: Path, tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "copy", ignore_errors=True)
     ds = TryOnDataset(shutil.copytree(viton_dir, tmp_path / "copy"))
     (tmp_path / "copy/test_color" / ds.pairs[0][1]).unlink()  # removed after construction
-    with pytest.raises(InputError, match=r"file not found \(expected a cloth image\)"):
+    with pytest.raises(InputError, match=r"file not found \(expected the cloth image\)"):
         ds[0]
 
 
@@ -254,7 +255,7 @@ def test_downscale_2x_is_stride_sampling(viton_dir: Path) -> None:
     a, b = full[0], half[0]
     assert b["label"].shape == (1, h // 2, w // 2)
     assert torch.equal(b["label"], a["label"][:, 1::2, 1::2])  # PIL NEAREST samples pixel centres
-    assert torch.equal(b["edge"], a["edge"][:, 1::2, 1::2])
+    assert torch.equal(b["product_mask"], a["product_mask"][:, 1::2, 1::2])
     assert set(b["label"].unique().tolist()) <= VALID_IDS
     assert torch.equal(b["keypoints"], scale_keypoints(a["keypoints"], 0.5, 0.5))
     assert torch.equal(b["pose"], pose_map(b["keypoints"], h // 2, w // 2))
@@ -282,7 +283,7 @@ def test_size_must_be_multiple_of_16(viton_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="multiples of 16"):
         TryOnDataset(viton_dir, size=(250, 192))
     root = write_tiny_viton(tmp_path / "odd", num=1, size=(60, 44))
-    with pytest.raises(InputError, match=r"000000_0\.jpg: working size \(60, 44\)"):
+    with pytest.raises(InputError, match=r"000000_0\.jpg: size 60x44 \(HxW\) is not a multiple of 16"):
         TryOnDataset(root)
     s = TryOnDataset(root, size=(64, 48))[0]  # explicit size: resized
     assert s["image"].shape == (3, 64, 48) and set(s["label"].unique().tolist()) <= VALID_IDS
@@ -317,7 +318,7 @@ def test_missing_and_truncated_files(tiny: Path) -> None:
     (tiny / "test_img/000000_0.jpg").write_bytes(b"not an image")
     with pytest.raises(InputError, match=r"000001_1\.jpg: unreadable or truncated image"):
         ds[1]
-    with pytest.raises(InputError, match=r"000000_0\.jpg: unreadable or truncated image"):
+    with pytest.raises(InputError, match=r"000000_0\.jpg: not a JPEG or PNG file"):
         TryOnDataset(tiny)  # the first person image fixes the working size
 
 
@@ -362,6 +363,49 @@ def break_person_names(root: Path) -> Path:
     (root / "test_img").mkdir()
     Image.new("RGB", (48, 64)).save(root / "test_img/person.jpg")
     return root
+
+
+# ------------------------------------------------------------------------ in-memory builder
+
+
+def test_build_sample_from_memory_equals_the_dataset(tiny: Path) -> None:
+    """The dataset is file reading + ``build_sample``: the same images in memory, the same sample."""
+    ds = TryOnDataset(tiny, size=(32, 32))  # resized: the size rule lives in the builder too
+    paths = ds.paths(1)
+    images = {role: Image.open(paths[role]) for role in ("image", "label", "cloth", "product_mask")}
+    built = build_sample(**images, keypoints=read_openpose_json(paths["pose"]), size=(32, 32),
+                         person="000001_0.jpg", cloth_name="000001_1.jpg")  # fmt: skip
+    assert_same(built, ds[1])
+    assert (built["person"], built["cloth_name"]) == ("000001_0.jpg", "000001_1.jpg")
+    native = build_sample(**images, keypoints=read_openpose_json(paths["pose"]))  # size None: native
+    assert native["image"].shape == (3, 64, 48)
+    images["cloth"] = images["cloth"].resize((48, 32))
+    with pytest.raises(InputError, match=r"the cloth image: size 32x48 \(HxW\) differs from the person image"):
+        build_sample(**images, keypoints=torch.zeros(18, 3))
+
+
+# ------------------------------------------------------------------------ names and listing
+
+
+def test_output_names_pair_text_and_clashes() -> None:
+    assert output_name("000001_0.jpg", "000007_1.png") == "000001_0__000007_1.png"
+    assert output_name("a.b.jpg", "c.jpg", ".jpg") == "a.b__c.jpg"
+    pairs = [("a.jpg", "c.jpg"), ("b.jpg", "c.jpg"), ("a.jpg", "c.jpg"), ("a.jpg", "c.png")]
+    assert output_clashes(pairs) == [(0, 3)]  # the repeated identical pair is no clash
+    assert format_pairs(pairs[:2]) == "a.jpg c.jpg\nb.jpg c.jpg\n"
+
+
+def test_person_listing_uses_or_reports_every_image(tiny: Path) -> None:
+    (tiny / "test_img/notes.txt").write_text("ignored: not an image")
+    (tiny / "test_img/.hidden.jpg").write_text("ignored: hidden")
+    assert list_images(tiny / "test_img") == ["000000_0.jpg", "000001_0.jpg"]
+    (tiny / "test_img/000002_0.webp").write_bytes(b"RIFF")
+    with pytest.raises(InputError, match=r"000002_0\.webp: unsupported image type \.webp"):
+        paired_list(tiny)
+    (tiny / "test_img/000002_0.webp").unlink()
+    (tiny / "test_img/000003_0.jpg").symlink_to(tiny / "gone.jpg")  # broken link
+    with pytest.raises(InputError, match=r"000003_0\.jpg: not a regular file"):
+        paired_list(tiny)
 
 
 # ------------------------------------------------------------------------------- batching

@@ -1,4 +1,4 @@
-"""Networks: official keys/shapes, configurable widths and sizes."""
+"""Networks: official keys/shapes, configurable widths and sizes, recorded configs, step-II seams."""
 
 from __future__ import annotations
 
@@ -7,23 +7,30 @@ import json
 import pytest
 import torch
 
-from acgpn.checkpoints import OFFICIAL_CONFIG, build_net
-from acgpn.nets import UNet, WarpNet
+from acgpn import checkpoints
+from acgpn.modules import cwm
+from acgpn.nets import OFFICIAL_NET_NAMES, UNet, WarpNet, official_net
+from acgpn.nets.warp import TPSGridGenerator
+from acgpn.ops import tps
+from acgpn.pipeline import CPU_PER_SAMPLE_PIXELS, TryOnPipeline
 from model_fixtures import shared_reference
 
 MANIFEST = shared_reference() / "official_state_dict_manifest.json"
+SMALL_LOC = (4, 4, 4, 4, 4, 8)
 
 
 @pytest.mark.skipif(not MANIFEST.is_file(), reason="official manifest not found")
 def test_state_dict_keys_and_shapes_match_the_official_manifest():
     manifest = json.loads(MANIFEST.read_text())
     for official, ours in (("U", "u"), ("G1", "g1"), ("G2", "g2"), ("G", "g")):
-        state = build_net(OFFICIAL_CONFIG[ours]).state_dict()
+        with torch.device("meta"):
+            state = official_net(ours).state_dict()
         assert [[k, list(v.shape), str(v.dtype).replace("torch.", "")] for k, v in state.items()] == manifest[official]
 
 
 def test_parameter_counts_match_the_spec():
-    counts = {n: sum(p.numel() for p in build_net(c).parameters()) for n, c in OFFICIAL_CONFIG.items()}
+    with torch.device("meta"):
+        counts = {n: sum(p.numel() for p in official_net(n).parameters()) for n in OFFICIAL_NET_NAMES}
     assert counts == {"g1": 34_540_942, "g2": 34_533_441, "u": 36_467_950, "g": 34_527_107}
 
 
@@ -41,22 +48,33 @@ def test_unet_depth_is_configurable_and_rejects_bad_sizes():
 
 
 def test_warp_net_other_size_resizes_only_the_loc_net_input():
-    net = WarpNet(base_channels=4, loc_channels=(4, 4, 4, 4, 4, 8), loc_input_size=(256, 192)).eval()
-    for size in ((256, 192), (512, 384), (128, 96)):
+    net = WarpNet(base_channels=4, loc_channels=(4, 4), loc_input_size=(64, 48)).eval()
+    for size in ((64, 48), (128, 96), (32, 32)):
         cloth, mask = torch.rand(1, 3, *size), torch.ones(1, 1, *size)
-        logits, warped, points = net(cloth, mask, mask)
-        assert logits.shape == (1, 4, *size) and warped.shape == (1, 3, *size) and points.shape == (1, 25, 2)
+        with torch.no_grad():
+            out = cwm.clothes_warping(net, cloth, mask, mask)
+        assert out.warped_cloth.shape == out.refined_cloth.shape == out.rendered_cloth.shape == (1, 3, *size)
+        assert out.alpha.shape == out.raw_alpha.shape == (1, 1, *size) and out.control_points.shape == (1, 25, 2)
 
 
-def test_unet_is_per_sample_independent():
+def test_unet_batch_schedule_is_a_runtime_policy_of_the_pipeline():
     net = UNet(3, 2, base_channels=4).eval()
-    x = torch.randn(3, 3, 256, 192)
+    assert net.per_sample_pixels is None  # the architecture itself always runs batched
+    x = torch.randn(3, 3, 128, 96)
     with torch.no_grad():
-        batched = net(x)  # CPU schedule: full-resolution levels per sample, deeper levels batched
-        net.cpu_per_sample_pixels = None  # every level batched (the GPU schedule)
         plain = net(x)
+        net.per_sample_pixels = CPU_PER_SAMPLE_PIXELS  # full-resolution levels one sample at a time
+        split = net(x)
         single = torch.cat([net(x[i : i + 1]) for i in range(3)])
-    assert torch.allclose(batched, single, atol=1e-4) and torch.allclose(plain, single, atol=1e-4)
+    assert torch.allclose(split, single, atol=1e-4) and torch.allclose(plain, single, atol=1e-4)
+
+    pipe = TryOnPipeline(UNet(37, 14, 4), UNet(37, 1, 4), WarpNet(base_channels=4, loc_channels=SMALL_LOC), UNet(24, 3, 4))
+    unets = [m for m in pipe.modules() if isinstance(m, UNet)]
+    assert len(unets) == 4 and all(m.per_sample_pixels == CPU_PER_SAMPLE_PIXELS for m in unets)
+    pipe.to("meta")  # any non-CPU device: every level batched
+    assert all(m.per_sample_pixels is None for m in unets)
+    pipe.to_empty(device="cpu")
+    assert all(m.per_sample_pixels == CPU_PER_SAMPLE_PIXELS for m in unets)
 
 
 def test_fast_math_changes_only_rounding():
@@ -69,3 +87,62 @@ def test_fast_math_changes_only_rounding():
         again = net.set_fast_math(False)(x)
     assert torch.equal(exact, again)
     assert not torch.equal(exact, fast) and torch.allclose(exact, fast, atol=1e-4)
+
+
+def test_nets_record_their_config_and_rebuild_from_it():
+    nets = [UNet(7, 2, base_channels=4, depth=3, dropout=0.5), WarpNet(base_channels=4, depth=4, loc_channels=(4, 8), loc_input_size=(64, 48), grid_shape=(3, 4))]
+    for net in nets:
+        spec = json.loads(json.dumps(checkpoints.net_spec(net)))  # what config.json holds
+        assert spec["class"] == type(net).__name__
+        again = checkpoints.build_net(spec)
+        assert type(again) is type(net) and again.config == net.config
+        assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in net.state_dict().items()}
+    assert nets[1].config["loc_channels"] == [4, 8] and nets[1].config["grid_shape"] == [3, 4]
+    assert official_net("g1").config == {"in_channels": 37, "out_channels": 14, "base_channels": 64, "depth": 5, "dropout": 0.0}
+    with pytest.raises(ValueError, match=r"UNet\.base_channels: expected int, got '4'"):
+        UNet.from_config({"in_channels": 7, "out_channels": 2, "base_channels": "4"})
+    with pytest.raises(ValueError, match=r"WarpNet\.grid_shape: expected tuple\[int, int\], got \[5\]"):
+        WarpNet.from_config({"grid_shape": [5]})
+    with pytest.raises(ValueError, match="unknown argument 'width'"):
+        UNet.from_config({"in_channels": 7, "out_channels": 2, "width": 4})
+
+
+def test_a_new_warp_net_starts_at_the_identity_warp():
+    net = WarpNet(base_channels=4, loc_channels=(4, 4), loc_input_size=(64, 48)).eval()
+    lattice = tps.control_point_lattice()
+    g = torch.Generator().manual_seed(0)
+    cloth, masks = torch.rand(2, 3, 64, 48, generator=g), torch.rand(2, 2, 64, 48, generator=g)
+    with torch.no_grad():
+        points = net.control_points(cloth, masks[:, :1], masks[:, 1:])
+        warped = cwm.warp_cloth(net, cloth, points, align_corners=True)
+    assert torch.allclose(points, lattice.expand(2, -1, -1), atol=1e-6)
+    assert torch.allclose(net.grid(points, 64, 48), tps.reference_pixel_grid(64, 48).view(1, 64, 48, 2), atol=1e-5)
+    assert torch.allclose(warped, cloth, atol=1e-3)
+    assert not net.stn.loc_net.cnn.fc2.weight.any()
+
+
+def test_tps_grid_generator_calls_the_ops_and_uses_its_stored_features():
+    gen = TPSGridGenerator(size=(32, 24))
+    control = tps.control_point_lattice()
+    points = control[None] + 0.05 * torch.rand(2, 25, 2, generator=torch.Generator().manual_seed(0))
+    for size in ((32, 24), (16, 12)):  # stored features / computed on the fly
+        assert torch.equal(gen(points, *size), tps.sampling_grid(control, points, *size, gen.inverse_kernel))
+    assert torch.allclose(gen(points, 32, 24), tps.sampling_grid(control, points, 32, 24), atol=1e-5)
+    gen.target_coordinate_repr.zero_()  # loaded buffers are used as they are, like the official net
+    assert not gen(points, 32, 24).any()
+
+
+def test_refine_cloth_returns_eq6_and_its_parts():
+    torch.manual_seed(0)
+    net = WarpNet(base_channels=4, loc_channels=SMALL_LOC).eval()
+    warped = torch.rand(2, 3, 64, 48) * 2 - 1
+    mask = (torch.rand(2, 1, 64, 48) > 0.5).float()
+    with torch.no_grad():
+        out = cwm.refine_cloth(net, warped, mask)
+        logits = net.refine(mask, warped)
+    assert torch.equal(out.rendered_cloth, torch.tanh(logits[:, :3]))
+    assert torch.equal(out.raw_alpha, torch.sigmoid(logits[:, 3:]))
+    assert torch.equal(out.alpha, out.raw_alpha * mask) and not out.alpha[mask == 0].any()
+    assert torch.equal(out.refined_cloth, out.rendered_cloth * (1 - out.alpha) + out.alpha * warped)
+    outside = (mask == 0).expand_as(warped)
+    assert torch.equal(out.refined_cloth[outside], out.rendered_cloth[outside])  # off M: only the render

@@ -1,4 +1,4 @@
-"""Pure tensor ops: TPS, morphology, masks."""
+"""Pure tensor ops: TPS, warp, morphology, masks (shape checks, no value-dependent Python)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from acgpn.nets.warp import warp
 from acgpn.ops import tps
 from acgpn.ops.masks import argmax_label, isin, one_hot, replace_ids
 from acgpn.ops.morphology import cross_kernel, dilate, erode
+from acgpn.ops.warp import warp
 
 
 def test_tps_interpolates_its_control_points():
@@ -96,8 +96,10 @@ def test_masks_one_hot_argmax_round_trip():
     label = torch.randint(0, 14, (2, 1, 8, 6)).float()
     oh = one_hot(label, 14)
     assert oh.shape == (2, 14, 8, 6) and torch.equal(argmax_label(oh), label)
-    with pytest.raises(ValueError):
-        one_hot(torch.full((1, 1, 2, 2), 14.0), 14)
+    assert torch.equal(one_hot(label.long(), 14), oh) and one_hot(label.long(), 14).dtype == torch.float32
+    # Ids are checked at the data boundary; here an id outside 0..C-1 gets no channel at all.
+    outside = one_hot(torch.tensor([[[[14.0, -1.0, 3.0]]]]), 14)
+    assert outside[..., :2].sum() == 0 and outside[0, 3, 0, 2] == 1
     assert torch.equal(isin(label, (3, 5)), ((label == 3) | (label == 5)).float())
     replaced = replace_ids(label, (7, 11, 13), 4)
     assert not isin(replaced, (7, 11, 13)).any() and (replaced == 4).sum() == isin(label, (4, 7, 11, 13)).sum()
@@ -122,3 +124,55 @@ def test_strided_max_pool_equals_max_pool2d():
     assert torch.equal(max_pool2x2(x), F.max_pool2d(x, 2))
     odd = torch.randn(1, 1, 5, 7)
     assert torch.equal(max_pool2x2(odd), F.max_pool2d(odd, 2))
+
+
+def test_dilate_with_a_given_element_matches_the_cross_and_rejects_even_sides():
+    x = torch.rand(2, 3, 9, 7)
+    for n in (1, 4):
+        assert torch.equal(dilate(x, cross_kernel(), n), dilate(x, iterations=n))
+        assert torch.equal(erode(x, cross_kernel().int(), n), erode(x, iterations=n))
+    line = torch.tensor([[1, 1, 1]])  # 1x3: horizontal neighbours only
+    assert torch.equal(dilate(x, line), F.max_pool2d(x, (1, 3), 1, (0, 1)))
+    with pytest.raises(ValueError, match="odd"):
+        dilate(x, torch.ones(2, 2))
+
+
+def test_shape_checks_name_the_argument():
+    control = tps.control_point_lattice()
+    with pytest.raises(ValueError, match=r"values must have shape \(B,K,2\)"):
+        tps.sampling_grid(control, control, 8, 6)  # unbatched values
+    with pytest.raises(ValueError, match="one point per control point"):
+        tps.sampling_grid(control, torch.zeros(1, 24, 2), 8, 6)
+    with pytest.raises(ValueError, match=r"pixel_features must have shape \(48,28\)"):
+        tps.sampling_grid(control, control[None], 8, 6, pixel_features=torch.zeros(47, 28))
+    with pytest.raises(ValueError, match="grid batch 2 != image batch 1"):
+        warp(torch.rand(1, 3, 8, 6), torch.zeros(2, 8, 6, 2))
+    with pytest.raises(ValueError, match=r"label must have shape \(B,1,H,W\)"):
+        one_hot(torch.zeros(1, 2, 4, 4), 14)
+    with pytest.raises(ValueError, match=r"x must have shape \(B,C,H,W\)"):
+        dilate(torch.zeros(4, 4))
+
+
+def test_precomputed_pixel_features_give_the_same_grid():
+    control = tps.control_point_lattice()
+    values = control[None] + 0.05 * torch.rand(2, 25, 2, generator=torch.Generator().manual_seed(1))
+    feats = tps.features(tps.reference_pixel_grid(16, 12), control)
+    assert torch.equal(tps.sampling_grid(control, values, 16, 12, pixel_features=feats), tps.sampling_grid(control, values, 16, 12))
+
+
+def test_ops_trace_without_graph_breaks():
+    """No value-dependent Python (``int(x.min())``, ``.tolist()``): a full graph compiles."""
+
+    def glue(label: torch.Tensor, mask: torch.Tensor, points: torch.Tensor, image: torch.Tensor):
+        control = tps.control_point_lattice(dtype=image.dtype)
+        grid = tps.sampling_grid(control, points, *image.shape[-2:])
+        return one_hot(label, 14), dilate(mask, iterations=2), erode(mask, torch.ones(3, 3)), warp(image, grid)
+
+    g = torch.Generator().manual_seed(0)
+    args = (
+        torch.randint(0, 14, (2, 1, 16, 12), generator=g).float(), torch.rand(2, 1, 16, 12, generator=g),
+        tps.control_point_lattice()[None].repeat(2, 1, 1) + 0.01, torch.rand(2, 3, 16, 12, generator=g),
+    )  # fmt: skip
+    compiled = torch.compile(glue, backend="eager", fullgraph=True)
+    for got, want in zip(compiled(*args), glue(*args)):
+        assert torch.allclose(got, want, atol=1e-6)

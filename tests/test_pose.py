@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import torch
+from model_fixtures import PARITY_FILE
 
 from acgpn.errors import InputError
 from acgpn.pose import (
     BODY25_TO_COCO18,
     default_radius,
+    keypoint_warnings,
     pose_map,
     read_openpose_json,
     scale_keypoints,
     write_openpose_json,
 )
 
-PARITY_NAME = "parity_seed1.safetensors"
-
 
 def parity_file() -> Path:
-    """``$ACGPN_SHARED[/reference]/parity_seed1.safetensors``, else ``<repo>/../shared/reference``."""
-    candidates = []
-    if os.environ.get("ACGPN_SHARED"):
-        base = Path(os.environ["ACGPN_SHARED"])
-        candidates += [base / "reference" / PARITY_NAME, base / PARITY_NAME]
-    candidates.append(Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / PARITY_NAME)
-    for path in candidates:
-        if path.is_file():
-            return path
-    pytest.skip(f"parity vectors not found (looked at {', '.join(map(str, candidates))}); "
-                "set ACGPN_SHARED to the shared folder")  # fmt: skip
+    """The parity vectors kept in the repository (tests/data)."""
+    return PARITY_FILE
 
 
 def test_pose_map_matches_official_parity_sums() -> None:
@@ -121,6 +111,9 @@ def test_empty_people_gives_zeros(tmp_path: Path) -> None:
         (json.dumps({"people": [{"face_keypoints_2d": []}]}), "neither"),
         (json.dumps({"persons": []}), "'people'"),
         (json.dumps({"people": [{"pose_keypoints": ["a"] * 54}]}), "numbers"),
+        (json.dumps({"people": [None]}), "people\\[0\\] must be an object"),
+        (json.dumps({"people": [{"pose_keypoints_2d": "1 2 3"}]}), "must be a list"),
+        (json.dumps([1, 2]), "'people'"),
         ("{not json", "JSON"),
     ],
 )
@@ -141,3 +134,26 @@ def test_write_read_round_trip(tmp_path: Path) -> None:
     kp = torch.tensor([[10.5, 20.25, 0.5]] * 18)
     write_openpose_json(tmp_path / "w.json", kp)
     assert torch.equal(read_openpose_json(tmp_path / "w.json"), kp)
+
+
+def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    kp = [[10.0, 20.0, 1.0]] * 18
+    (tmp_path / "bom.json").write_bytes(("\ufeff" + json.dumps({"people": [{"pose_keypoints_2d": sum(kp, [])}]})).encode())
+    assert torch.equal(read_openpose_json(tmp_path / "bom.json"), torch.tensor(kp))
+
+
+def test_keypoint_warnings_name_what_the_pose_map_ignores() -> None:
+    kp = torch.tensor([[10.0, 20.0, 1.0]] * 18)
+    assert keypoint_warnings(kp, 64, 48) == []
+    kp[2, 0], kp[4, 1], kp[6, 0], kp[8, 1] = float("nan"), float("inf"), -3.0, 1e9
+    messages = keypoint_warnings(kp, 64, 48)
+    assert len(messages) == 3
+    assert messages[0].startswith("keypoint(s) [2, 4] have NaN or infinite")
+    assert messages[1].startswith("keypoint(s) [6] have negative")
+    assert messages[2].startswith("keypoint(s) [8] lie outside the 64x48")
+    # What is warned about is exactly what the pose map drops: those channels stay empty.
+    drawn = (pose_map(kp, 64, 48) > 0).flatten(1).any(1)
+    assert drawn.tolist() == [i not in (2, 4, 6, 8) for i in range(18)]
+    assert keypoint_warnings(torch.zeros(18, 3), 64, 48) == [
+        "no keypoint detected (no people, or all points undetected): the pose map is empty"
+    ]

@@ -14,7 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from acgpn.cli.data_commands import register
-from acgpn.data import validate_dataset
+from acgpn.data import inspect_dataset, validate_dataset
 from acgpn.labels import VALID_IDS
 
 IDS = np.array(sorted(VALID_IDS), dtype=np.uint8)
@@ -76,7 +76,7 @@ FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
     ("missing-pose", lambda r: (r / "test_pose/000002_0_keypoints.json").unlink(), None,
      "test_pose/000002_0_keypoints.json", "missing pose file"),
     ("missing-edge", lambda r: (r / "test_edge/000000_1.jpg").unlink(), None,
-     "test_edge/000000_1.jpg", "missing edge file for cloth image 000000_1.jpg"),
+     "test_edge/000000_1.jpg", "missing product_mask file for cloth image 000000_1.jpg"),
     ("missing-folder", lambda r: shutil.rmtree(r / "test_pose"), None,
      "test_pose", "missing viton folder for pose files"),
     ("extra-file", lambda r: (r / "test_img/notes.txt").write_text("x"), None,
@@ -87,8 +87,10 @@ FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
      None, "test_edge/000009_1.jpg", "no matching cloth image"),
     ("truncated-image", lambda r: _truncate(r / "test_img/000001_0.jpg"), None,
      "test_img/000001_0.jpg", "unreadable or truncated image"),
-    ("corrupt-mask", lambda r: (r / "test_edge/000002_1.jpg").write_bytes(b"GIF89a garbage"), None,
+    ("corrupt-mask", lambda r: (r / "test_edge/000002_1.jpg").write_bytes(b"\xff\xd8\xff garbage"), None,
      "test_edge/000002_1.jpg", "unreadable or truncated image"),
+    ("gif-mask", lambda r: (r / "test_edge/000002_1.jpg").write_bytes(b"GIF89a garbage"), None,
+     "test_edge/000002_1.jpg", "not a JPEG or PNG file"),
     ("label-size", lambda r: _save_gray(r / "test_label/000001_0.png", np.zeros((32, 48))), None,
      "test_label/000001_0.png", "size 32x48 (HxW) differs from person image 000001_0.jpg (64x48)"),
     ("mask-size", lambda r: _save_gray(r / "test_edge/000001_1.jpg", np.zeros((64, 32))), None,
@@ -114,7 +116,7 @@ FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
     ("pair-malformed", lambda r: (r / "test_pairs.txt").write_text("000000_0.jpg\n"),
      "test_pairs.txt", "test_pairs.txt:1", "expected 'person_image cloth_image'"),
     ("pair-file-missing", lambda r: (r / "test_pairs.txt").unlink(), "test_pairs.txt",
-     "test_pairs.txt", "pair file not readable"),
+     "test_pairs.txt", "file not found (expected a pair file"),
     ("own-cloth-missing", lambda r: [(r / f).unlink() for f in ("test_color/000001_1.jpg",
                                                                 "test_edge/000001_1.jpg")],
      None, "000001_0.jpg", "cloth image 000001_1.jpg not found"),
@@ -173,7 +175,9 @@ def test_synth_dataset_is_clean(request: pytest.FixtureRequest) -> None:
         root = Path(request.getfixturevalue("synth_dir"))
     except pytest.FixtureLookupError:
         pytest.skip("synth_dir fixture (acgpn.synth) not available yet")
-    assert validate_dataset(root) == []
+    report = inspect_dataset(root)
+    assert report.problems == [] and report.warnings == []  # no empty pose, no off-image keypoint
+    assert (report.persons, report.clothes, report.pairs, report.sizes) == (6, 6, 6, [(256, 192)])
     for pair_file in sorted(root.glob("test_pairs*.txt")):
         assert validate_dataset(root, pairs=pair_file) == [], pair_file
 
@@ -204,9 +208,10 @@ def test_cli_problems_exit_2(data: Path) -> None:
     (data / "test_img/notes.txt").write_text("x")
     result = CliRunner().invoke(_app(), ["validate", str(data), "--layout", "viton"])
     assert result.exit_code == 2
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
     assert any("000001_0.png" in line for line in lines) and any("notes.txt" in line for line in lines)
+    assert result.stdout.strip() == f"failed: 2 problem(s) in {data}"
     assert CliRunner().invoke(_app(), ["validate", str(data), "--layout", "nope"]).exit_code == 2
 
 

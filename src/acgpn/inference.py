@@ -1,30 +1,56 @@
-"""Batch inference over a dataset: resumable, atomic, batch-size independent.
+"""Batch inference over a dataset: checked first, resumable, atomic, one writer, batch-size independent.
+
+A run goes in this order, so that bad input costs nothing and leaves nothing behind:
+
+1. **Plan.** The output folder must not be a file, have a file as a parent, or lie inside a
+   dataset folder the run reads (or be the dataset root). Each pair's output is
+   ``<person stem>__<cloth stem>.png`` (:func:`~acgpn.data.layouts.output_name`); two different
+   pairs with one output name are an error, an identical pair listed twice runs once. A pair is
+   *done* when its output is a regular PNG file of the working size that decodes completely (and,
+   with intermediates, its intermediates folder holds every file); anything else is redone.
+2. **Check.** Every pending pair's files are read and turned into a sample once, before anything
+   is written: an :class:`~acgpn.errors.InputError` here leaves the output folder untouched.
+3. **Write.** The run takes the folder's lock (:func:`acgpn.fileio.folder_lock`: a second run
+   into the same folder stops at once with an error), deletes temporaries left by a killed run,
+   and writes each pair's intermediates, then its image, atomically. The image is written last,
+   so its presence means the pair is complete.
 
 Each pair's noise comes from its own generator seeded by ``seed`` and the pair's names, so an
-output does not depend on the batch size, the pair order or an interruption. Outputs are named
-``<person stem>__<cloth stem>.png``; a pair whose output exists is skipped (resume). The final
-image of a pair is written last, so its presence means the pair is complete.
+output does not depend on the batch size, the pair order or an interruption. Errors raised in
+DataLoader workers reach the caller as the same one-line :class:`InputError`.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
+import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, default_collate
 
-from acgpn.fileio import save_image, save_text, to_uint8_image
+from acgpn.data.dataset import TryOnDataset
+from acgpn.data.layouts import output_name
+from acgpn.data.pairs import Pair, output_clashes
+from acgpn.data.size import Size
+from acgpn.errors import InputError
+from acgpn.fileio import check_folder_target, folder_lock, remove_stale_temps, save_image, save_text, to_uint8_image
 from acgpn.labels import colorize
 from acgpn.pipeline import NOISE_KEYS, TryOnOutput, TryOnPipeline
 
+__all__ = ["INTERMEDIATE_FILES", "InferenceReport", "output_name", "pair_generator", "pair_noise", "run_inference", "save_intermediates"]
 
-def output_name(person: str, cloth: str, suffix: str = ".png") -> str:
-    """``000001_0.jpg`` + ``000007_1.jpg`` -> ``000001_0__000007_1.png``."""
-    return f"{Path(person).stem}__{Path(cloth).stem}{suffix}"
+#: Files written per pair by ``--save-intermediates`` (in ``intermediates/<output stem>/``).
+INTERMEDIATE_FILES: Final = (
+    "layout.png", "layout_ids.png", "final_label.png", "cloth_mask_prob.png", "target_cloth_mask.png",
+    "alpha.png", "warped_cloth.png", "refined_cloth.png", "body_image.png", "numbers.json",
+)  # fmt: skip
+INTERMEDIATES_DIR: Final = "intermediates"
 
 
 def pair_generator(seed: int, person: str, cloth: str) -> torch.Generator:
@@ -39,11 +65,20 @@ def pair_noise(pipe: TryOnPipeline, seed: int, persons: Iterable[str], cloths: I
 
 
 def save_intermediates(folder: Path, out: TryOnOutput, index: int) -> None:
-    """Write every intermediate of sample ``index`` into ``folder`` (PNGs + a JSON of the numbers)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    save_image(folder / "layout.png", colorize(out.layout[index]))
+    """Write every intermediate of sample ``index`` into ``folder`` (:data:`INTERMEDIATE_FILES`).
+
+    ``layout_ids.png`` holds G1's layout as single-channel ACGPN ids (the ids of the viton /
+    synthetic label maps) and ``target_cloth_mask.png`` the final composed cloth mask M as 0/255,
+    so outputs can be scored without the palette; ``layout.png`` and ``final_label.png`` are
+    coloured for viewing, the other masks grey levels.
+    """
+    layout_ids = out.layout_ids[index, 0].round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+    save_image(folder / "layout.png", colorize(out.layout_ids[index]))
+    save_image(folder / "layout_ids.png", layout_ids)
     save_image(folder / "final_label.png", colorize(out.final_label[index]))
-    for name in ("cloth_mask_prob", "cloth_mask", "alpha"):
+    mask = (out.target_cloth_mask[index, 0] > 0.5).cpu().numpy().astype(np.uint8) * 255
+    save_image(folder / "target_cloth_mask.png", mask)
+    for name in ("cloth_mask_prob", "alpha"):
         save_image(folder / f"{name}.png", to_uint8_image(getattr(out, name)[index] * 2 - 1))
     for name in ("warped_cloth", "refined_cloth", "body_image"):
         save_image(folder / f"{name}.png", to_uint8_image(getattr(out, name)[index]))
@@ -53,14 +88,107 @@ def save_intermediates(folder: Path, out: TryOnOutput, index: int) -> None:
 
 @dataclass
 class InferenceReport:
-    total: int
-    skipped: int
+    total: int  # distinct outputs of the dataset's pairs
+    skipped: int  # already done (resume)
     written: int
 
 
+# ------------------------------------------------------------------------------------- plan
+def check_output_folder(out_dir: Path, dataset: TryOnDataset, intermediates: bool = False) -> None:
+    """The output folder can be created and does not lie among the dataset's inputs."""
+    check_folder_target(out_dir / INTERMEDIATES_DIR if intermediates else out_dir)
+    target = out_dir.resolve()
+    if target == dataset.root.resolve():
+        raise InputError("output folder is the dataset root; choose a folder outside the dataset's input folders", out_dir)
+    for role, folder in dataset.folders.items():
+        read = folder.resolve()
+        if target == read or read in target.parents:
+            raise InputError(f"output folder is inside the dataset's {role} folder {folder}, which this run reads; "
+                             "choose a folder outside it", out_dir)  # fmt: skip
+
+
+def plan_outputs(pairs: Sequence[Pair], folders: dict[str, Path]) -> list[tuple[int, str]]:
+    """``(pair index, output name)`` for each distinct pair; :class:`InputError` on a name clash."""
+    for i, j in output_clashes(pairs):
+        role, column = ("image", 0) if pairs[i][0] != pairs[j][0] else ("cloth", 1)
+        raise InputError(
+            f"pair {j + 1} ({pairs[j][0]} {pairs[j][1]}) and pair {i + 1} ({pairs[i][0]} {pairs[i][1]}) would "
+            f"both be written as {output_name(*pairs[j])}; file names must differ in more than the extension",
+            folders[role] / pairs[j][column],
+        )
+    seen: dict[str, int] = {}
+    for index, pair in enumerate(pairs):
+        seen.setdefault(output_name(*pair), index)
+    return [(index, name) for name, index in seen.items()]
+
+
+def is_complete(out_dir: Path, name: str, size: Size, intermediates: bool) -> bool:
+    """Whether output ``name`` is a regular, fully decodable PNG of ``size`` (and has its intermediates)."""
+    path = out_dir / name
+    if not path.is_file():
+        if path.exists() or path.is_symlink():
+            raise InputError("exists and is not a regular file; expected a try-on PNG or nothing", path)
+        return False
+    try:
+        with Image.open(path, formats=("PNG",)) as img:
+            if (img.height, img.width) != tuple(size) or img.mode != "RGB":
+                return False
+            img.load()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if intermediates:
+        folder = out_dir / INTERMEDIATES_DIR / Path(name).stem
+        return all((folder / f).is_file() and (folder / f).stat().st_size > 0 for f in INTERMEDIATE_FILES)
+    return True
+
+
+# ------------------------------------------------------------------------------------- loading
+@dataclass
+class _Failure:
+    """An :class:`InputError` carried as a value out of a DataLoader worker."""
+
+    message: str
+    path: str | None
+
+
+class _Guarded(Dataset):
+    """``dataset[indices[i]]``, with :class:`InputError` returned as a :class:`_Failure`."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset, self.indices = dataset, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> object:
+        try:
+            return self.dataset[self.indices[i]]
+        except InputError as exc:
+            return _Failure(exc.message, exc.path)
+
+
+def _collate(items: list[object]) -> object:
+    failures = [item for item in items if isinstance(item, _Failure)]
+    return failures[0] if failures else default_collate(items)
+
+
+def _check_collate(items: list[object]) -> _Failure | None:
+    return next((item for item in items if isinstance(item, _Failure)), None)
+
+
+def _raise_failure(batch: object) -> None:
+    if isinstance(batch, _Failure):
+        raise InputError(batch.message, batch.path)
+
+
+def _loader(dataset: Dataset, indices: Sequence[int], batch_size: int, num_workers: int, collate: Callable) -> DataLoader:
+    return DataLoader(_Guarded(dataset, indices), batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate)
+
+
+# ------------------------------------------------------------------------------------- run
 def run_inference(
     pipe: TryOnPipeline,
-    dataset: Dataset,
+    dataset: TryOnDataset,
     out_dir: str | Path,
     batch_size: int = 1,
     seed: int = 0,
@@ -68,20 +196,25 @@ def run_inference(
     num_workers: int = 0,
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> InferenceReport:
-    """Try on every pair of ``dataset`` (which yields :class:`~acgpn.data.Sample`) into ``out_dir``."""
+    """Try on every pair of ``dataset`` into ``out_dir`` (see the module docstring for the order)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pairs = dataset.pairs  # type: ignore[attr-defined]
-    todo = [i for i, (p, c) in enumerate(pairs) if not (out_dir / output_name(p, c)).exists()]
-    loader = DataLoader(Subset(dataset, todo), batch_size=batch_size, shuffle=False, num_workers=num_workers)
-    batches = progress(loader) if progress else loader
-    for batch in batches:
-        h, w = batch["image"].shape[-2:]
-        noise = pair_noise(pipe, seed, batch["person"], batch["cloth_name"], h, w)
-        out = pipe(batch, noise=noise)
-        for i, (person, cloth) in enumerate(zip(batch["person"], batch["cloth_name"])):
-            name = output_name(person, cloth)
-            if intermediates:
-                save_intermediates(out_dir / "intermediates" / Path(name).stem, out, i)
-            save_image(out_dir / name, to_uint8_image(out.fake_image[i]))
-    return InferenceReport(total=len(pairs), skipped=len(pairs) - len(todo), written=len(todo))
+    check_output_folder(out_dir, dataset, intermediates)
+    jobs = plan_outputs(dataset.pairs, dataset.folders)
+    pending = [(i, name) for i, name in jobs if not is_complete(out_dir, name, dataset.size, intermediates)]
+    for batch in _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _check_collate):
+        _raise_failure(batch)  # every input is read once before anything is written
+    with folder_lock(out_dir, "acgpn infer"):
+        remove_stale_temps(out_dir)
+        pending = [(i, name) for i, name in pending if not is_complete(out_dir, name, dataset.size, intermediates)]
+        loader = _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _collate)
+        for batch in progress(loader) if progress else loader:
+            _raise_failure(batch)
+            h, w = batch["image"].shape[-2:]
+            noise = pair_noise(pipe, seed, batch["person"], batch["cloth_name"], h, w)
+            out = pipe(batch, noise=noise)
+            for k, (person, cloth) in enumerate(zip(batch["person"], batch["cloth_name"])):
+                name = output_name(person, cloth)
+                if intermediates:
+                    save_intermediates(out_dir / INTERMEDIATES_DIR / Path(name).stem, out, k)
+                save_image(out_dir / name, to_uint8_image(out.fake_image[k]))
+    return InferenceReport(total=len(jobs), skipped=len(jobs) - len(pending), written=len(pending))

@@ -21,12 +21,17 @@ from torch import Tensor, nn
 
 from acgpn import checkpoints
 from acgpn.modules import cfm, cwm, sgm
+from acgpn.modules.decisions import Decisions, ThresholdDecisions
 from acgpn.nets import UNet, WarpNet
 
 #: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
 NOISE_PROBABILITY: Final = 0.15913
 NOISE_KEYS: Final = ("g1", "g2", "g")
-INPUT_KEYS: Final = ("image", "label", "cloth", "edge", "pose")
+INPUT_KEYS: Final = ("image", "label", "cloth", "product_mask", "pose")
+#: Run-time schedule on the CPU: U-Net levels whose maps have at least this many pixels run one
+#: sample of a batch at a time (:attr:`acgpn.nets.UNet.per_sample_pixels`); measured on 2 AVX2
+#: cores, where 128x96 and 256x192 maps gain from it. Other devices run every level batched.
+CPU_PER_SAMPLE_PIXELS: Final = 128 * 96
 
 
 @dataclass
@@ -34,9 +39,10 @@ class TryOnOutput:
     """Every intermediate of one forward pass (batched, on the pipeline's device)."""
 
     layout_prob: Tensor  # step I: sigmoid(G1), (B, 14, H, W)
-    layout: Tensor  # step I: G1 layout ids M^S_w, (B, 1, H, W)
+    layout_ids: Tensor  # step I: G1 layout ids M^S_w (argmax decision), (B, 1, H, W)
     cloth_mask_prob: Tensor  # step I: sigmoid(G2) = M^S_c, (B, 1, H, W)
-    cloth_mask: Tensor  # step III: final composed cloth mask M, (B, 1, H, W)
+    predicted_cloth_mask: Tensor  # step I: G2's binary decision (M^S_c > 0.5), (B, 1, H, W)
+    target_cloth_mask: Tensor  # step III: final composed cloth mask M, (B, 1, H, W)
     final_label: Tensor  # step III: composited label M^C_w fed to G, (B, 1, H, W)
     control_points: Tensor  # step II: TPS control points (B, 25, 2)
     warped_cloth: Tensor  # step II: T^W_c (B, 3, H, W)
@@ -69,17 +75,32 @@ class TryOnPipeline(nn.Module):
         self.align_corners = align_corners
         self.noise_probability = noise_probability
         self.set_fast_math(fast_math)
+        self.apply_schedule()
         self.eval()
 
+    def apply_schedule(self) -> TryOnPipeline:
+        """Set the U-Nets' batch schedule for the pipeline's device (re-applied by every
+        ``.to()``): per-sample large levels on the CPU (:data:`CPU_PER_SAMPLE_PIXELS`), else
+        all batched. Only speed and memory change, not the outputs."""
+        pixels = CPU_PER_SAMPLE_PIXELS if self.device.type == "cpu" else None
+        for module in self.modules():
+            if isinstance(module, UNet):
+                module.per_sample_pixels = pixels
+        return self
+
+    def _apply(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """``.to()``, ``.cpu()``, ``.cuda()``, ``.half()``, ... then :meth:`apply_schedule`."""
+        result = super()._apply(fn, *args, **kwargs)
+        self.apply_schedule()
+        return result
+
     def set_fast_math(self, enabled: bool) -> TryOnPipeline:
-        """Faster op sequences (:meth:`UNet.set_fast_math`) for the nets whose outputs stay
-        continuous: the refinement U-Net of U and G. G1 and G2 always run the official op sequence,
-        because their outputs are argmax-ed / thresholded, where a 1e-6 difference can flip a
-        near-tie pixel and, through the STN, change the whole try-on."""
-        self.g1.set_fast_math(False)
-        self.g2.set_fast_math(False)
-        self.u.set_fast_math(enabled)
-        self.g.set_fast_math(enabled)
+        """Faster op sequences (:meth:`UNet.set_fast_math`) in all four nets, or the official ones.
+
+        Outputs move by about 2e-5; near-tie G1/G2 pixels may then decide differently, which is
+        why parity step 7 is tie-aware (on parity_seed1: every check passes, 3 ties resolved)."""
+        for net in (self.g1, self.g2, self.u, self.g):
+            net.set_fast_math(enabled)
         return self
 
     # ----------------------------------------------------------------------------- loading
@@ -93,14 +114,19 @@ class TryOnPipeline(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> TryOnPipeline:
-        """Load a folder written by :meth:`save_pretrained` (safetensors + config.json)."""
-        nets, options = checkpoints.load_pretrained(directory)
+        """Load a folder written by :meth:`save_pretrained` (safetensors + config.json).
+
+        Only the four components ``g1``, ``g2``, ``u``, ``g`` are read; other nets saved in the same
+        folder (e.g. training's discriminators) are left alone.
+        """
+        nets, options = checkpoints.load_pretrained(directory, names=checkpoints.NET_NAMES)
         return cls(**nets, **options).to(device=device, dtype=dtype)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, align_corners: bool | None = None) -> TryOnPipeline:
         """Either format: a folder with ``config.json`` (ours) or with ``latest_net_*.pth`` (official)."""
-        if (Path(path) / checkpoints.CONFIG_FILE).is_file():
+        config = Path(path) / checkpoints.CONFIG_FILE
+        if config.exists() or config.is_symlink():
             pipe = cls.from_pretrained(path, device, dtype)
             if align_corners is not None:
                 pipe.align_corners = align_corners
@@ -136,22 +162,29 @@ class TryOnPipeline(nn.Module):
         batch: Mapping[str, Tensor],
         generator: torch.Generator | None = None,
         noise: Mapping[str, Tensor] | None = None,
+        decisions: Decisions | None = None,
     ) -> TryOnOutput:
-        """Try the cloth of each sample on its person. ``batch`` holds :data:`INPUT_KEYS` with a batch dim."""
-        image, label, cloth, edge, pose = (batch[k].to(self.device, self.dtype) for k in INPUT_KEYS)
+        """Try the cloth of each sample on its person. ``batch`` holds :data:`INPUT_KEYS` with a batch dim.
+
+        ``decisions`` makes step I's argmax / threshold decisions (default: the official rules); pass
+        :class:`~acgpn.modules.decisions.GivenDecisions` to force a layout or cloth mask.
+        """
+        image, label, cloth, product_mask, pose = (batch[k].to(self.device, self.dtype) for k in INPUT_KEYS)
         b, _, h, w = image.shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
         z = {k: z[k].to(self.device, self.dtype) for k in NOISE_KEYS}
+        decisions = decisions or ThresholdDecisions()
 
-        # Step I — SGM: body-part layout (G1), then warped-cloth mask (G2).
-        cloth_mask, masked_cloth = sgm.masked_cloth(cloth, edge)
-        layout = sgm.semantic_generation(self.g1, self.g2, cloth_mask, masked_cloth, label, pose, z["g1"], z["g2"])
+        # Step I — SGM: body-part layout (G1), then warped-cloth mask (G2), each with its decision.
+        product_mask, masked_cloth = sgm.masked_cloth(cloth, product_mask)
+        layout = sgm.semantic_generation(self.g1, self.g2, product_mask, masked_cloth, label, pose, z["g1"], z["g2"], decisions)
+        predicted_cloth_mask = decisions.predicted_cloth_mask(layout.cloth_mask_prob)
 
-        # Step III (first half) — composition decides the final cloth mask M that CWM fits to.
-        comp = cfm.compose(image, label, layout.layout, layout.cloth_mask_prob)
+        # Step III (first half) — composition decides the target cloth mask M that CWM fits to.
+        comp = cfm.compose(image, label, layout.layout_ids, predicted_cloth_mask)
 
         # Step II — CWM: TPS warp onto M, refinement with alpha (eq. 6).
-        warped = cwm.clothes_warping(self.u, masked_cloth, cloth_mask, comp.cloth_mask, self.align_corners)
+        warped = cwm.clothes_warping(self.u, masked_cloth, product_mask, comp.target_cloth_mask, self.align_corners)
 
         # Step IV — CFM: inpainting fusion generator.
         skin = cfm.skin_color(image, label)
@@ -159,9 +192,10 @@ class TryOnPipeline(nn.Module):
 
         return TryOnOutput(
             layout_prob=layout.layout_prob,
-            layout=layout.layout,
+            layout_ids=layout.layout_ids,
             cloth_mask_prob=layout.cloth_mask_prob,
-            cloth_mask=comp.cloth_mask,
+            predicted_cloth_mask=predicted_cloth_mask,
+            target_cloth_mask=comp.target_cloth_mask,
             final_label=comp.final_label,
             control_points=warped.control_points,
             warped_cloth=warped.warped_cloth,

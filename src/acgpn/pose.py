@@ -15,6 +15,7 @@ from typing import Final
 import torch
 
 from acgpn.errors import InputError
+from acgpn.fileio import read_text, save_text
 
 NUM_KEYPOINTS: Final = 18
 COCO18_NAMES: Final = (
@@ -29,12 +30,14 @@ REFERENCE_RADIUS: Final = 5
 REFERENCE_HEIGHT: Final = 256
 
 
-def keypoints_from_openpose(data: dict, source: str = "<json>") -> torch.Tensor:
+def keypoints_from_openpose(data: object, source: str = "<json>") -> torch.Tensor:
     """Parse an OpenPose JSON dict into (18, 3) float32 ``(x, y, confidence)`` in pixels.
 
     Accepts ``pose_keypoints`` (OpenPose <= 1.0) and ``pose_keypoints_2d``; COCO-18 (54 numbers)
     or BODY_25 (75 numbers, converted to COCO-18). Only ``people[0]`` is used; no person gives
-    all-zero keypoints (nothing drawn). Raises :class:`InputError` naming ``source`` otherwise.
+    all-zero keypoints (nothing drawn, as the official code). Values are kept as written (a NaN
+    or negative point is simply not drawn; :func:`keypoint_warnings` reports them). Raises
+    :class:`InputError` naming ``source`` for anything else.
     """
     people = data.get("people") if isinstance(data, dict) else None
     if not isinstance(people, list):
@@ -42,12 +45,16 @@ def keypoints_from_openpose(data: dict, source: str = "<json>") -> torch.Tensor:
     if not people:
         return torch.zeros(NUM_KEYPOINTS, 3)
     person = people[0]
+    if not isinstance(person, dict):
+        raise InputError(f"people[0] must be an object with 'pose_keypoints_2d', got {type(person).__name__}", source)
     values = person.get("pose_keypoints_2d", person.get("pose_keypoints"))
     if values is None:
         raise InputError("people[0] has neither 'pose_keypoints_2d' nor 'pose_keypoints'", source)
+    if not isinstance(values, list):
+        raise InputError(f"keypoints must be a list of numbers, got {type(values).__name__}", source)
     try:
         flat = torch.tensor([float(v) for v in values], dtype=torch.float32)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError("keypoints must be numbers", source) from None
     if flat.numel() == 3 * NUM_KEYPOINTS:
         return flat.view(NUM_KEYPOINTS, 3)
@@ -61,20 +68,43 @@ def keypoints_from_openpose(data: dict, source: str = "<json>") -> torch.Tensor:
 def read_openpose_json(path: str | Path) -> torch.Tensor:
     """Read an OpenPose ``*_keypoints.json`` file -> (18, 3) keypoints (see above)."""
     path = Path(path)
+    text = read_text(path, "an OpenPose keypoints JSON")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError("file not found (expected an OpenPose keypoints JSON)", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"not a readable JSON file ({exc.__class__.__name__})", path) from None
     return keypoints_from_openpose(data, str(path))
+
+
+def keypoint_warnings(keypoints: torch.Tensor, height: int, width: int) -> list[str]:
+    """What the pose map will silently ignore in (18, 3) keypoints of an ``height x width`` image.
+
+    One message per kind, naming the COCO-18 indices: non-finite or negative coordinates (not
+    drawn), detected points outside the image (their squares are clipped to it, so mostly or
+    wholly lost), and no detected point at all (the pose map is empty, as in the official code).
+    """
+    x, y = keypoints[:, 0], keypoints[:, 1]
+    messages = []
+
+    def note(mask: torch.Tensor, text: str) -> None:
+        if bool(mask.any()):
+            messages.append(f"keypoint(s) {mask.nonzero().flatten().tolist()} {text}")
+
+    finite = torch.isfinite(keypoints[:, :2]).all(dim=1)
+    note(~finite, "have NaN or infinite coordinates; they are not drawn")
+    note(finite & ((x < 0) | (y < 0)), "have negative coordinates; they are not drawn")
+    detected = finite & (x > 1) & (y > 1)
+    note(detected & ((x >= width) | (y >= height)), f"lie outside the {height}x{width} (HxW) image")
+    if not bool(detected.any()):
+        messages.append("no keypoint detected (no people, or all points undetected): the pose map is empty")
+    return messages
 
 
 def write_openpose_json(path: str | Path, keypoints: torch.Tensor) -> None:
     """Write (18, 3) keypoints as OpenPose JSON with both key names (readable by the official code)."""
     flat = [round(float(v), 3) for v in keypoints.reshape(-1)]
     data = {"version": 1.0, "people": [{"pose_keypoints": flat, "pose_keypoints_2d": flat}]}
-    Path(path).write_text(json.dumps(data))
+    save_text(path, json.dumps(data))
 
 
 def default_radius(height: int) -> int:

@@ -1,4 +1,7 @@
-"""Process-level CPU tuning for inference (opt-in; the CLI and benchmarks call it).
+"""Run-time choices outside the model: which device to run on, and process-level CPU tuning.
+
+:func:`resolve_device` turns a user's ``--device`` text into a checked :class:`torch.device`.
+:func:`tune_cpu_allocator` is opt-in (the CLI and benchmarks call it on the CPU):
 
 A 256x192 U-Net forward allocates and frees tensors of tens of MB. glibc serves such blocks with
 fresh ``mmap`` calls and returns them to the OS on free, so every layer pays page faults (seen as
@@ -11,9 +14,55 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from typing import Final
 
+import torch
+
+from acgpn.errors import InputError
+
+#: Device types the pipeline runs on (others, e.g. ``meta`` or ``hpu``, are refused up front).
+DEVICE_TYPES: Final = ("cpu", "cuda", "mps")
+_DEVICE_HELP: Final = "expected auto, cpu, cuda, cuda:N or mps"
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(name: str | torch.device) -> torch.device:
+    """``auto`` -> cuda, mps or cpu (first available); else the named device, checked to exist.
+
+    Raises :class:`InputError` for an unknown or unsupported device type, for CUDA / MPS on a
+    machine without it, and for ``cuda:N`` with N not below ``torch.cuda.device_count()``.
+    """
+    text = str(name).strip().lower()
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise InputError(f"unknown device {name!r} ({_DEVICE_HELP})") from None
+    if device.type not in DEVICE_TYPES:
+        raise InputError(f"device {name!r} is not supported ({_DEVICE_HELP})")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise InputError(f"device {name!r} requested but CUDA is not available here (use cpu or auto)")
+        if device.index is not None and device.index >= count:
+            raise InputError(f"device {name!r} requested but this machine has {count} CUDA device(s): cuda:0..cuda:{count - 1}")
+    if device.type == "mps":
+        if not _mps_available():
+            raise InputError(f"device {name!r} requested but MPS is not available here (use cpu or auto)")
+        if device.index not in (None, 0):
+            raise InputError(f"device {name!r}: MPS has one device, mps or mps:0")
+    if device.type == "cpu" and device.index not in (None, 0):
+        raise InputError(f"device {name!r}: the CPU is one device, cpu")
+    return device
 
 
 def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:

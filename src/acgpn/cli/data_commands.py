@@ -1,4 +1,9 @@
-"""Data commands: ``acgpn validate DIR`` checks an on-disk dataset (see :mod:`acgpn.data.validate`)."""
+"""Data commands: ``acgpn validate DIR`` checks an on-disk dataset (see :mod:`acgpn.data.validate`).
+
+Output: one ``error: <file>: <what>`` line per problem and one ``warning: <file>: <what>`` line per
+warning on stderr, then a summary on stdout: ``ok: ...`` (exit 0, also with warnings only) or
+``failed: N problem(s) in DIR`` (exit 2).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from acgpn.data.files import format_size
 from acgpn.data.validate import inspect_dataset
-from acgpn.errors import InputError
 
 
 class LayoutName(str, Enum):
@@ -43,24 +46,17 @@ def validate(
         typer.Option(help="Label ids stored as (default: acgpn/lip/cihp per layout)."),
     ] = None,
 ) -> None:
-    """Check a dataset: print every problem (one line each, exit 2) or one 'ok' summary (exit 0)."""
-    try:
-        problems, info = inspect_dataset(
-            root, layout.value, phase, pairs, None if parse_source is None else parse_source.value
-        )
-    except InputError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    if problems:
-        for line in problems:
-            typer.echo(line)
-        typer.echo(f"error: {len(problems)} problem(s) in {root}", err=True)
+    """Check a dataset: print every problem and warning (one line each), then a summary; exit 2 on problems."""
+    report = inspect_dataset(root, layout.value, phase, pairs, None if parse_source is None else parse_source.value)
+    for line in report.problems:
+        typer.echo(f"error: {line}", err=True)
+    for line in report.warnings:
+        typer.echo(f"warning: {line}", err=True)
+    warned = f"; {len(report.warnings)} warning(s)" if report.warnings else ""
+    if report.problems:
+        typer.echo(f"failed: {len(report.problems)} problem(s) in {root}{warned}")
         raise typer.Exit(2)
-    sizes = ", ".join(format_size(s) for s in info["sizes"]) or "no size"  # type: ignore[attr-defined]
-    typer.echo(
-        f"ok: {info['persons']} persons, {info['clothes']} clothes, {info['pairs']} pairs "
-        f"({info['layout']}, {info['phase']}, {sizes})"
-    )
+    typer.echo(report.summary() + warned)
 
 
 def register(app: typer.Typer) -> None:

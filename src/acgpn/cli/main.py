@@ -35,11 +35,15 @@ def _root() -> None:
 
 
 def _register_all() -> None:
-    from acgpn.cli import data_commands, model_commands, synth_commands
+    from acgpn.cli import data_commands, model_commands, synth_commands, train_commands
+    from acgpn.cli import eval_commands, photo_commands
 
     synth_commands.register(app)
     data_commands.register(app)
     model_commands.register(app)
+    train_commands.register(app)
+    eval_commands.register(app)
+    photo_commands.register(app)
 
 
 _register_all()

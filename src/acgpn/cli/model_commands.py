@@ -5,29 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import torch
 import typer
 
-from acgpn.errors import InputError
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda, mps or cpu; otherwise the named device, checked to exist."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise InputError(f"unknown device {name!r} (expected auto, cpu, cuda, cuda:N or mps)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {name!r} requested but CUDA is not available")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise InputError(f"device {name!r} requested but MPS is not available")
-    return device
+from acgpn.data.size import MAX_WORKING_PIXELS
+from acgpn.runtime import resolve_device
 
 
 def register(app: typer.Typer) -> None:
@@ -42,20 +23,21 @@ def register(app: typer.Typer) -> None:
         layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
         phase: str = typer.Option("test", "--phase"),
         parse_source: Optional[str] = typer.Option(None, "--parse-source", help="Label ids stored as acgpn | lip | cihp | atr (default: per layout)."),
-        size: Optional[str] = typer.Option(None, "--size", help="Working size HxW, multiples of 16 (default: the images' own)."),
+        size: Optional[str] = typer.Option(None, "--size", help="Working size HxW, multiples of 16 (default: the images' own); images are resized once."),
+        max_pixels: int = typer.Option(MAX_WORKING_PIXELS, "--max-pixels", min=512, help="Cap on H x W of the working size (memory grows with it)."),
         batch_size: int = typer.Option(1, "--batch-size", min=1),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
         seed: int = typer.Option(0, "--seed", help="Noise seed (per pair, batch-size independent)."),
         save_intermediates: bool = typer.Option(False, "--save-intermediates", help="Also write every intermediate per pair."),
         align_corners: Optional[bool] = typer.Option(None, "--align-corners/--no-align-corners", help="grid_sample convention of the warp (default: the checkpoint's; official: no)."),
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
-        fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in U and G (outputs within ~1e-4); --exact: official ops everywhere."),
+        fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in all four nets (outputs within ~1e-4, near-tie decisions may differ); --exact: official ops everywhere."),
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints."""
         from tqdm import tqdm
 
-        from acgpn.data import TryOnDataset
-        from acgpn.inference import run_inference
+        from acgpn.data import TryOnDataset, parse_size
+        from acgpn.inference import check_output_folder, run_inference
         from acgpn.pipeline import TryOnPipeline
 
         dev = resolve_device(device)
@@ -63,9 +45,9 @@ def register(app: typer.Typer) -> None:
             from acgpn.runtime import tune_cpu_allocator
 
             tune_cpu_allocator()
-        from acgpn.data.dataset import parse_size
-
-        dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=parse_size(size) if size else None, parse_source=parse_source)
+        working = parse_size(size, max_pixels) if size else None
+        dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=working, parse_source=parse_source, max_pixels=max_pixels)
+        check_output_folder(out, dataset, save_intermediates)  # before the (slow) checkpoint load
         pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,
@@ -77,14 +59,17 @@ def register(app: typer.Typer) -> None:
     def parity(
         vectors: Path = typer.Argument(..., help="A parity vectors file (shared format)."),
         device: str = typer.Option("cpu", "--device", help="cpu | cuda[:N] | mps | auto"),
-        fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Check the default fast op sequences of U and G, or the official ones."),
+        fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Check the default fast op sequences, or the official ones."),
+        tie_margin: float = typer.Option(1e-4, "--tie-margin", min=0.0, help="Step 7: a differing decision is a tie if our own margin is below this."),
     ) -> None:
         """Check this install against official-code vectors, stage by stage; exit 1 on any FAIL."""
         from acgpn.parity import run_parity
 
-        results = run_parity(vectors, device=str(resolve_device(device)), log=typer.echo, fast_math=fast_math)
+        results = run_parity(vectors, device=str(resolve_device(device)), log=typer.echo, fast_math=fast_math, tie_margin=tie_margin)
         failed = [r for r in results if not r.passed]
-        typer.echo(f"{'FAIL' if failed else 'PASS'}: {len(results) - len(failed)}/{len(results)} checks passed")
+        checked = [r for r in results if not r.skipped]
+        skipped = f", {len(results) - len(checked)} skipped" if len(checked) < len(results) else ""
+        typer.echo(f"{'FAIL' if failed else 'PASS'}: {len(checked) - len(failed)}/{len(checked)} checks passed{skipped}")
         if failed:
             raise typer.Exit(1)
 
@@ -95,7 +80,9 @@ def register(app: typer.Typer) -> None:
         align_corners: bool = typer.Option(False, "--align-corners/--no-align-corners", help="Warp convention stored in the config."),
     ) -> None:
         """Convert the released .pth files to safetensors + JSON config."""
+        from acgpn.fileio import check_folder_target
         from acgpn.pipeline import TryOnPipeline
 
+        check_folder_target(out)  # before the (slow) checkpoint load
         TryOnPipeline.from_official(directory, align_corners=align_corners).save_pretrained(out)
         typer.echo(f"wrote {out / 'model.safetensors'} and {out / 'config.json'}")

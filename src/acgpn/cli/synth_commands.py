@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from acgpn.fileio import check_folder_target
 from acgpn.synth import contact_sheet, generate_dataset, parse_size
 
 
@@ -18,6 +19,7 @@ def synth(
     phase: Annotated[str, typer.Option(help="Phase: folder prefix (test, train, ...).")] = "test",
 ) -> None:
     """Write a synthetic ACGPN/VITON-layout dataset with exact ground truth."""
+    check_folder_target(out)
     root = generate_dataset(out, num, parse_size(size), seed, phase)
     typer.echo(f"wrote {num} samples to {root}")
 
@@ -40,6 +42,7 @@ def demo_sheet(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Synthesise a small dataset into OUT/data and draw OUT/contact_sheet.png (prints its path)."""
+    check_folder_target(out)
     data = generate_dataset(out / "data", num, (256, 192), seed, "test")
     typer.echo(str(contact_sheet(data, out / "contact_sheet.png", num_rows=num)))
 

@@ -1,11 +1,16 @@
 """Reading one file of a sample: decode fully, check, resize, normalise. Errors are :class:`InputError`.
 
-* Images are decoded completely (``Image.load()``), so truncated files fail here, not later.
+* Only regular files are read (:func:`acgpn.fileio.read_bytes`: no hang on a pipe), and only JPEG
+  and PNG content is decoded, whatever the file name says (:data:`IMAGE_FORMATS`). Images are
+  decoded completely (``Image.load()``), so truncated files fail here, not later.
 * Person and cloth images: converted to RGB, resized with PIL BICUBIC, ``x / 255 * 2 - 1``.
-* Cloth masks ("edge"): converted to L (as the official code), NEAREST, ``x / 255`` in [0, 1].
+* Cloth masks ("product_mask"): converted to L (as the official code), NEAREST, ``x / 255`` in [0, 1].
+* 16-bit grey images (Pillow modes ``I;16*``, ``I``) are scaled to 8 bits (``round(v / 257)``) before
+  either conversion; Pillow's own ``convert`` would clip them to white.
 * Label maps: the PNG is read **as stored**, without ``convert``: mode ``L`` (ids as grey levels,
   what the official code expects) or mode ``P`` (palette PNG: the palette *indices* are the ids,
-  as in CP-VTON / VITON-HD parse maps). Other modes (RGB colour pictures, 16-bit) are rejected.
+  as in CP-VTON / VITON-HD parse maps); a 16-bit grey PNG is read as ids too. Other modes (RGB
+  colour pictures) are rejected.
   Ids are checked against ``parse_source`` (ACGPN ids: 0, 1, 4..13; LIP/CIHP: 0..19; ATR: 0..17),
   converted to ACGPN ids with :func:`acgpn.labels.convert_labels`, resized with NEAREST and
   returned as exact integer values in float32.
@@ -14,33 +19,59 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import torch
 from PIL import Image
 
+from acgpn.data.size import Size
 from acgpn.errors import InputError
+from acgpn.fileio import read_bytes
 from acgpn.labels import CONVERSIONS, VALID_IDS, convert_labels
 
-Size = tuple[int, int]  # (H, W)
+#: Pillow formats decoded (camera multi-picture JPEGs open as JPEG). Nothing else is parsed, so
+#: exotic decoders never see user files.
+IMAGE_FORMATS: Final = ("JPEG", "PNG")
+_SIGNATURES: Final = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
+_SIXTEEN_BIT: Final = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
 
 def load_image(path: str | Path, what: str) -> Image.Image:
-    """Open and fully decode an image; :class:`InputError` naming ``path`` and ``what`` on failure."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"file not found (expected {what})", path) from None
-    except OSError as exc:
-        raise InputError(f"unreadable file, expected {what} ({exc.__class__.__name__})", path) from None
-    try:
-        img = Image.open(io.BytesIO(data))
-        img.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputError(f"unreadable or truncated image, expected {what} ({exc})", path) from None
+    """Read a regular JPEG / PNG file and decode it fully; :class:`InputError` naming ``path`` and ``what``."""
+    data = read_bytes(path, what)
+    if not data.startswith(_SIGNATURES):
+        raise InputError(f"not a JPEG or PNG file (expected {what}; accepted image types: JPEG, PNG)", path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+            img.load()
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise InputError(f"too large to decode ({exc}); downscale it first (expected {what})", path) from None
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise InputError(f"unreadable or truncated image, expected {what} ({exc})", path) from None
     return img
+
+
+def eight_bit(img: Image.Image) -> Image.Image:
+    """A 16-bit grey image as 8-bit ``L`` (``round(v / 257)``); any other image unchanged."""
+    if img.mode not in _SIXTEEN_BIT:
+        return img
+    arr = np.asarray(img).astype(np.float64)
+    return Image.fromarray(np.clip(np.rint(arr / 257), 0, 255).astype(np.uint8), "L")
+
+
+def as_rgb(img: Image.Image) -> Image.Image:
+    """Any decoded image as 8-bit RGB (16-bit grey scaled, not clipped)."""
+    return eight_bit(img).convert("RGB")
+
+
+def as_grey(img: Image.Image) -> Image.Image:
+    """Any decoded image as 8-bit grey ``L`` (16-bit grey scaled, not clipped)."""
+    return eight_bit(img).convert("L")
 
 
 def size_hw(img: Image.Image) -> Size:
@@ -48,20 +79,21 @@ def size_hw(img: Image.Image) -> Size:
     return img.size[1], img.size[0]
 
 
-def format_size(size: Size) -> str:
-    """(H, W) -> ``"HxW"``."""
-    return f"{size[0]}x{size[1]}"
-
-
 def label_ids(img: Image.Image, path: str | Path, source: str = "acgpn") -> np.ndarray:
     """Label map image -> (H, W) uint8 ACGPN ids, checking mode and ids (see module docstring)."""
-    if img.mode not in ("L", "P"):
+    if img.mode not in ("L", "P") and img.mode not in _SIXTEEN_BIT:
         raise InputError(
             f"label map must be a mode L (grey-level ids) or mode P (palette-index ids) PNG, "
             f"got mode {img.mode}",
             path,
         )
-    ids = np.asarray(img, dtype=np.uint8)
+    raw = np.asarray(img)
+    if raw.dtype != np.uint8:  # 16-bit grey: the values are the ids
+        top = int(raw.max()) if raw.size else 0
+        if top > 255 or int(raw.min()) < 0:
+            raise InputError(f"16-bit label map holds values up to {top}; expected label ids", path)
+        raw = raw.astype(np.uint8)
+    ids = raw
     present = set(np.unique(ids).tolist())
     if source == "acgpn":
         bad = sorted(present - VALID_IDS)
@@ -83,13 +115,13 @@ def _resized(img: Image.Image, size: Size, resample: Image.Resampling) -> Image.
 
 def rgb_tensor(img: Image.Image, size: Size) -> torch.Tensor:
     """Image -> (3, H, W) float32 RGB in [-1, 1], BICUBIC-resized to ``size`` if needed."""
-    arr = np.asarray(_resized(img.convert("RGB"), size, Image.Resampling.BICUBIC), dtype=np.float32)
+    arr = np.asarray(_resized(as_rgb(img), size, Image.Resampling.BICUBIC), dtype=np.float32)
     return torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous() / 255 * 2 - 1
 
 
 def mask_tensor(img: Image.Image, size: Size) -> torch.Tensor:
     """Mask image -> (1, H, W) float32 in [0, 1] (grey level / 255), NEAREST-resized if needed."""
-    arr = np.asarray(_resized(img.convert("L"), size, Image.Resampling.NEAREST), dtype=np.float32)
+    arr = np.asarray(_resized(as_grey(img), size, Image.Resampling.NEAREST), dtype=np.float32)
     return torch.from_numpy(arr.copy())[None] / 255
 
 

@@ -30,31 +30,31 @@ MIN_SKIN_PIXELS = 10
 class Composition:
     """Outputs of step III."""
 
-    cloth_mask: Tensor  # (B, 1, H, W) final new-cloth mask M (dilated M^S_c minus predicted arms, on the person)
+    target_cloth_mask: Tensor  # (B, 1, H, W) M: dilated G2 decision minus predicted arms, on the person
     final_label: Tensor  # (B, 1, H, W) composited layout M^C_w (cloth region set to 0)
     occlusion: Tensor  # (B, 1, H, W) 0 where original arm/cloth pixels near generated arms are dropped
     body_image: Tensor  # (B, 3, H, W) I_w, the preserved body-part image fed to G
 
 
-def compose_body_mask(label: Tensor, layout: Tensor, cloth_mask_prob: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Eqs. 7-8: (final cloth mask M, composited label M^C_w, occlusion mask) from the original
-    label map, G1's layout ids and G2's cloth-mask probability."""
+def compose_body_mask(label: Tensor, layout_ids: Tensor, predicted_cloth_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Eqs. 7-8: (target cloth mask M, composited label M^C_w, occlusion mask) from the original
+    label map M, G1's layout ids M^S_w and G2's binary decision (``M^S_c > 0.5``)."""
     old_cloth = (label == L.UPPER_CLOTHES).to(label.dtype)
     foreground = (label > 0).to(label.dtype)
     arm_ids = (L.LEFT_ARM, L.RIGHT_ARM)
     old_arms = [(label == i).to(label.dtype) for i in arm_ids]
-    new_arms = [(layout == i).to(label.dtype) for i in arm_ids]
+    new_arms = [(layout_ids == i).to(label.dtype) for i in arm_ids]
     keep = (1 - new_arms[0]) * (1 - new_arms[1])
-    cloth_mask = dilate((cloth_mask_prob > 0.5).to(label.dtype)) * keep * foreground
-    generated = [old_cloth * n for n in new_arms]  # M^G_a: arms generated where the old cloth was
-    final = layout * keep
+    target_cloth_mask = dilate(predicted_cloth_mask.to(label.dtype)) * keep * foreground
+    generated_arms = [old_cloth * n for n in new_arms]  # M^G_a: arms generated where the old cloth was
+    final = layout_ids * keep
     occlusion = torch.ones_like(label)
     touched = old_arms[0] + old_arms[1] + old_cloth
-    for arm_id, gen, old in zip(arm_ids, generated, old_arms):
+    for arm_id, gen, old in zip(arm_ids, generated_arms, old_arms):
         full = gen + (1 - old_cloth) * old  # composited arm: generated part + preserved original part
         final = final * (1 - full) + arm_id * full
         occlusion = occlusion * (1 - dilate(gen, iterations=ARM_MARGIN) * touched)
-    return cloth_mask, final * (1 - cloth_mask), occlusion
+    return target_cloth_mask, final * (1 - target_cloth_mask), occlusion
 
 
 def skin_color(image: Tensor, label: Tensor) -> Tensor:
@@ -65,13 +65,16 @@ def skin_color(image: Tensor, label: Tensor) -> Tensor:
     return torch.where((count >= MIN_SKIN_PIXELS)[:, None], mean, torch.zeros_like(mean))
 
 
-def compose(image: Tensor, label: Tensor, layout: Tensor, cloth_mask_prob: Tensor) -> Composition:
-    """Step III: composite masks and the preserved body-part image I_w (eq. 9)."""
-    cloth_mask, final_label, occlusion = compose_body_mask(label, layout, cloth_mask_prob)
+def compose(image: Tensor, label: Tensor, layout_ids: Tensor, predicted_cloth_mask: Tensor) -> Composition:
+    """Step III: composite masks and the preserved body-part image I_w (eq. 9).
+
+    ``predicted_cloth_mask`` is G2's binary decision (``M^S_c > 0.5``, see :mod:`acgpn.modules.decisions`).
+    """
+    target_cloth_mask, final_label, occlusion = compose_body_mask(label, layout_ids, predicted_cloth_mask)
     old_cloth = (label == L.UPPER_CLOTHES).to(image.dtype)
     foreground = (label > 0).to(image.dtype)
-    body_image = image * foreground * (1 - old_cloth) * occlusion * (1 - cloth_mask)
-    return Composition(cloth_mask, final_label, occlusion, body_image)
+    body_image = image * foreground * (1 - old_cloth) * occlusion * (1 - target_cloth_mask)
+    return Composition(target_cloth_mask, final_label, occlusion, body_image)
 
 
 def content_fusion(

@@ -1,9 +1,10 @@
 """Step II — Clothes Warping Module (CWM), paper §3.2.
 
-The STN of the warp net regresses TPS control points from ``[E, M, T_c]``; the cloth is warped
+The STN of the warp net regresses TPS control points from ``[E, M, T_c * E]``; the cloth is warped
 (T^W_c) and refined by a U-Net whose 4th channel gives alpha. Eq. 6 as the released weights
 implement it: ``T^R_c = (1 - alpha) * tanh(rgb) + alpha * T^W_c`` with ``alpha = sigmoid(a) * M``
 (the code's alpha weighs the *warped* cloth; the paper writes it on the generated part).
+Training needs the parts of eq. 6 as well as the result, so :func:`refine_cloth` returns them all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from acgpn.nets.warp import WarpNet, warp
+from acgpn.nets.warp import WarpNet
+from acgpn.ops.warp import warp
+
+
+@dataclass
+class RefinedCloth:
+    """Eq. 6 and its parts."""
+
+    refined_cloth: Tensor  # (B, 3, H, W) T^R_c = (1 - alpha) * rendered_cloth + alpha * T^W_c
+    alpha: Tensor  # (B, 1, H, W) weight of the warped cloth in eq. 6: raw_alpha * M
+    rendered_cloth: Tensor  # (B, 3, H, W) tanh of the refinement U-Net's RGB logits
+    raw_alpha: Tensor  # (B, 1, H, W) sigmoid of its 4th channel, before masking by M
 
 
 @dataclass
@@ -22,8 +34,10 @@ class WarpedClothes:
 
     control_points: Tensor  # (B, K, 2) TPS points (x, y) in [-1, 1]
     warped_cloth: Tensor  # (B, 3, H, W) T^W_c
-    alpha: Tensor  # (B, 1, H, W) composition weight of the warped cloth
+    alpha: Tensor  # (B, 1, H, W) composition weight of the warped cloth (masked by M)
     refined_cloth: Tensor  # (B, 3, H, W) T^R_c (eq. 6)
+    rendered_cloth: Tensor  # (B, 3, H, W) tanh(RGB) of the refinement U-Net
+    raw_alpha: Tensor  # (B, 1, H, W) alpha before masking by M
 
 
 def warp_cloth(net: WarpNet, cloth: Tensor, control_points: Tensor, align_corners: bool = False) -> Tensor:
@@ -31,22 +45,24 @@ def warp_cloth(net: WarpNet, cloth: Tensor, control_points: Tensor, align_corner
     return warp(cloth, net.grid(control_points, *cloth.shape[-2:]), align_corners)
 
 
-def refine_cloth(net: WarpNet, warped_cloth: Tensor, target_mask: Tensor) -> tuple[Tensor, Tensor]:
-    """Eq. 6: blend the refinement U-Net's RGB with the warped cloth by alpha -> (refined, alpha)."""
-    u = net.refine(target_mask, warped_cloth)
-    alpha = torch.sigmoid(u[:, 3:4]) * target_mask
-    return torch.tanh(u[:, :3]) * (1 - alpha) + alpha * warped_cloth, alpha
+def refine_cloth(net: WarpNet, warped_cloth: Tensor, target_cloth_mask: Tensor) -> RefinedCloth:
+    """Eq. 6: blend the refinement U-Net's RGB with the warped cloth T^W_c by alpha (on M)."""
+    logits = net.refine(target_cloth_mask, warped_cloth)  # (B, 3 + 1, H, W): RGB logits, alpha logit
+    rendered = torch.tanh(logits[:, :-1])
+    raw_alpha = torch.sigmoid(logits[:, -1:])
+    alpha = raw_alpha * target_cloth_mask
+    return RefinedCloth(rendered * (1 - alpha) + alpha * warped_cloth, alpha, rendered, raw_alpha)
 
 
 def clothes_warping(
     net: WarpNet,
-    cloth: Tensor,
-    cloth_mask: Tensor,
-    target_mask: Tensor,
+    masked_cloth: Tensor,
+    product_mask: Tensor,
+    target_cloth_mask: Tensor,
     align_corners: bool = False,
 ) -> WarpedClothes:
     """Run step II: points from the STN, TPS warp, refinement (eq. 6)."""
-    points = net.control_points(cloth, target_mask, cloth_mask)
-    warped = warp_cloth(net, cloth, points, align_corners)
-    refined, alpha = refine_cloth(net, warped, target_mask)
-    return WarpedClothes(points, warped, alpha, refined)
+    points = net.control_points(masked_cloth, product_mask, target_cloth_mask)
+    warped = warp_cloth(net, masked_cloth, points, align_corners)
+    refined = refine_cloth(net, warped, target_cloth_mask)
+    return WarpedClothes(points, warped, refined.alpha, refined.refined_cloth, refined.rendered_cloth, refined.raw_alpha)

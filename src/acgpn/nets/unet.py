@@ -10,16 +10,19 @@ H and W must be divisible by ``2 ** (depth - 1)`` (16 for the official depth).
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Final
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from acgpn.nets.config import ConfigMixin
 from acgpn.ops.upsample import upsample_conv3x3
 
-
-#: On the CPU, levels whose maps have at least this many pixels run one sample at a time (see
-#: ``UNet._level``); measured on 2 AVX2 cores, where 128x96 and 256x192 maps gain from it.
-CPU_PER_SAMPLE_PIXELS = 128 * 96
+#: ``(in_channels, out_channels)`` of the released U-Nets by pipeline component (spec §1.1):
+#: G1 and G2 read ``[E, T_c * E, one-hot(14), M_p(18), z]``, G reads ``[I_w, one-hot(14), T^R_c, skin(3), z]``.
+OFFICIAL_UNET_CHANNELS: Final = MappingProxyType({"g1": (37, 14), "g2": (37, 1), "g": (24, 3)})
 
 
 class InstanceNorm(nn.Module):
@@ -96,8 +99,14 @@ def output_block(in_channels: int, mid_channels: int, out_channels: int) -> nn.S
     return nn.Sequential(*double_conv(in_channels, mid_channels), conv3x3(mid_channels, out_channels))
 
 
-class UNet(nn.Module):
-    """Five-level (by default) U-Net returning raw logits of shape (B, out_channels, H, W)."""
+class UNet(ConfigMixin, nn.Module):
+    """Five-level (by default) U-Net returning raw logits of shape (B, out_channels, H, W).
+
+    ``per_sample_pixels`` is a run-time schedule, not part of the architecture: when set, levels
+    whose maps have at least that many pixels run one sample of a batch at a time (the pipeline
+    sets it on the CPU, see :meth:`acgpn.pipeline.TryOnPipeline.apply_schedule`). Default
+    ``None``: every level batched.
+    """
 
     def __init__(
         self,
@@ -110,14 +119,23 @@ class UNet(nn.Module):
         super().__init__()
         self._add_unet_layers(in_channels, out_channels, base_channels, depth, dropout)
 
+    @classmethod
+    def official(cls, name: str) -> UNet:
+        """The released architecture of pipeline component ``name`` (``g1``, ``g2`` or ``g``)."""
+        if name not in OFFICIAL_UNET_CHANNELS:
+            raise ValueError(f"no official U-Net called {name!r} (expected one of {', '.join(OFFICIAL_UNET_CHANNELS)})")
+        return cls(*OFFICIAL_UNET_CHANNELS[name])
+
     def _add_unet_layers(
         self, in_channels: int, out_channels: int, base_channels: int, depth: int, dropout: float
     ) -> None:
         """Register ``conv1..conv{2d-1}`` and ``up{d+1}..up{2d-1}`` in the official key order."""
         if depth < 2:
             raise ValueError("UNet depth must be at least 2")
+        if min(in_channels, out_channels, base_channels) < 1:
+            raise ValueError("UNet channel counts must be positive")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.cpu_per_sample_pixels: int | None = CPU_PER_SAMPLE_PIXELS
+        self.per_sample_pixels: int | None = None
         self.base_channels, self.depth, self.dropout = base_channels, depth, dropout
         widths = [base_channels * 2**i for i in range(depth)]
         for level in range(depth):
@@ -164,12 +182,13 @@ class UNet(nn.Module):
     def _level(self, x: Tensor, level: int) -> Tensor:
         """Encoder block of ``level``, everything below it, and the matching decoder block.
 
-        On the CPU, batches on large maps (>= ``cpu_per_sample_pixels``; ``None`` disables) run this level's
-        blocks one sample at a time (their activations then stay in cache; also less memory) while
-        the deeper levels, whose convs are weight-bound, stay batched. Only the schedule differs.
+        With ``per_sample_pixels`` set, batches on large maps (>= that many pixels) run this level's
+        blocks one sample at a time (on the CPU their activations then stay in cache; also less
+        memory) while the deeper levels, whose convs are weight-bound, stay batched. Only the
+        schedule differs, never the maths.
         """
-        limit = self.cpu_per_sample_pixels
-        split = limit is not None and x.shape[0] > 1 and x.device.type == "cpu" and x.shape[-2] * x.shape[-1] >= limit
+        limit = self.per_sample_pixels
+        split = limit is not None and x.shape[0] > 1 and x.shape[-2] * x.shape[-1] >= limit
         skips = [self._encode(c, level) for c in (x.split(1) if split else [x])]
         if level == self.depth:
             return _join(skips)

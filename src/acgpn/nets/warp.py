@@ -1,11 +1,15 @@
 """The clothes warping net "U" of step II: STN (loc-net + TPS grid) followed by a refinement U-Net.
 
-Spec §1.2-§1.4. The loc-net regresses 25 TPS control points from ``[cloth mask, target cloth mask,
-cloth]``; the TPS maps the 5x5 lattice (range 0.9) of the target to those points in the source.
+Spec §1.2-§1.4. The loc-net regresses 25 TPS control points from ``[E, M, T_c * E]`` (product
+mask, target cloth mask, masked cloth); the TPS maps the 5x5 lattice (range 0.9) of the target to those points in the source.
 The loc-net ends in a fully connected layer whose input size is fixed by its ``input_size``
 (256x192 for the released weights): inputs of any other size are resized (bilinear) to
 ``input_size`` before the loc-net only. Control points are in normalised coordinates, so the warp
 itself is computed at the input's own resolution.
+
+The nets hold parameters and the official buffers and call the pure ops: the TPS maths is
+:mod:`acgpn.ops.tps`, the warp :func:`acgpn.ops.warp.warp`; step II itself is
+:func:`acgpn.modules.cwm.clothes_warping`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class LocalizationNet(nn.Module):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        if not channels or min(in_channels, num_points, hidden, *channels) < 1:
+            raise ValueError("loc-net channel counts and sizes must be positive")
         layers: list[nn.Module] = []
         cin = in_channels
         for i, cout in enumerate(channels):
@@ -58,6 +64,20 @@ class LocalizationNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.num_points = num_points
 
+    @torch.no_grad()
+    def init_identity(self, lattice: Tensor) -> None:
+        """Start at the identity warp: ``fc2`` weight 0 and bias ``atanh(lattice)``, so that
+        ``tanh(fc2(h))`` is the lattice for every input (what the official constructor does).
+
+        Args:
+            lattice: the TPS control points in target space, (K, 2) with K = ``num_points``;
+                float64 is best (``atanh`` is computed in its dtype, then cast).
+        """
+        if lattice.shape != (self.num_points, 2):
+            raise ValueError(f"lattice must have shape ({self.num_points}, 2), got {tuple(lattice.shape)}")
+        self.fc2.weight.zero_()
+        self.fc2.bias.copy_(torch.atanh(lattice.reshape(-1)).to(self.fc2.bias.dtype))
+
     def forward(self, x: Tensor) -> Tensor:
         if tuple(x.shape[-2:]) != self.input_size:
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
@@ -67,35 +87,44 @@ class LocalizationNet(nn.Module):
 
 
 class TPSGridGenerator(nn.Module):
-    """Control points (B, K, 2) -> sampling grid (B, H, W, 2) (spec §1.3).
+    """Control points (B, K, 2) -> sampling grid (B, H, W, 2) (spec §1.3), via :mod:`acgpn.ops.tps`.
 
-    Holds the official persistent buffers ``inverse_kernel`` (L^-1), ``padding_matrix`` (zeros)
-    and ``target_coordinate_repr`` (TPS features of every pixel of ``size``); other output sizes
-    compute the features on the fly.
+    Holds the official persistent buffers ``inverse_kernel`` (L^-1), ``padding_matrix`` (zeros,
+    kept for the state-dict keys) and ``target_coordinate_repr`` (TPS features of every pixel of
+    ``size``, used as they are loaded for that size); other output sizes compute the features on
+    the fly from the lattice.
     """
 
     def __init__(self, grid_shape: tuple[int, int] = (5, 5), extent: float = 0.9, size: tuple[int, int] = (256, 192)) -> None:
         super().__init__()
-        control = tps.control_point_lattice(*grid_shape, extent=extent)
+        if len(grid_shape) != 2 or min(grid_shape) < 2:
+            raise ValueError(f"grid_shape must be two sizes >= 2, got {tuple(grid_shape)}")
+        if not 0 < extent < 1:
+            raise ValueError(f"extent must lie in (0, 1), got {extent}")
+        self.grid_shape, self.extent = (int(grid_shape[0]), int(grid_shape[1])), float(extent)
         height, width = size
-        self.register_buffer("inverse_kernel", torch.inverse(tps.system_matrix(control)))
+        k = self.grid_shape[0] * self.grid_shape[1]
+        if torch.empty(0).is_meta:  # built on the meta device for its shapes only (acgpn.checkpoints)
+            control, inverse, features = torch.empty(k, 2), torch.empty(k + 3, k + 3), torch.empty(height * width, k + 3)
+        else:
+            control = self.lattice(torch.float32).to(torch.empty(0).device)
+            inverse = torch.inverse(tps.system_matrix(control))
+            features = tps.features(tps.reference_pixel_grid(height, width), control)
+        self.register_buffer("inverse_kernel", inverse)
         self.register_buffer("padding_matrix", torch.zeros(3, 2))
-        self.register_buffer(
-            "target_coordinate_repr", tps.features(tps.reference_pixel_grid(height, width), control)
-        )
+        self.register_buffer("target_coordinate_repr", features)
         self.register_buffer("control_points", control, persistent=False)
         self.size = (height, width)
 
+    def lattice(self, dtype: torch.dtype = torch.float64) -> Tensor:
+        """The target-space control points P (K, 2), computed afresh on the CPU in ``dtype``."""
+        return tps.control_point_lattice(*self.grid_shape, extent=self.extent, dtype=dtype)
+
     def forward(self, points: Tensor, height: int, width: int) -> Tensor:
-        coeffs = self.inverse_kernel.to(points.dtype) @ torch.cat(
-            [points, self.padding_matrix.to(points.dtype).expand(points.shape[0], -1, -1)], dim=1
+        features = self.target_coordinate_repr if (height, width) == self.size else None
+        return tps.sampling_grid(
+            self.control_points, points, height, width, self.inverse_kernel.to(points.dtype), features
         )
-        if (height, width) == self.size:
-            feats = self.target_coordinate_repr.to(points.dtype)
-        else:
-            grid = tps.reference_pixel_grid(height, width, device=points.device, dtype=points.dtype)
-            feats = tps.features(grid, self.control_points.to(points.dtype))
-        return (feats @ coeffs).view(points.shape[0], height, width, 2)
 
 
 class SpatialTransformer(nn.Module):
@@ -108,18 +137,14 @@ class SpatialTransformer(nn.Module):
         self.tps = grid
 
 
-def warp(x: Tensor, grid: Tensor, align_corners: bool = False) -> Tensor:
-    """Bilinear ``grid_sample`` with zero padding, times the warped all-ones canvas (spec §1.4)."""
-    sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=align_corners)
-    coverage = F.grid_sample(torch.ones_like(x[:, :1]), grid, mode="bilinear", padding_mode="zeros", align_corners=align_corners)
-    return sampled * coverage
-
-
 class WarpNet(UNet):
-    """Official "U" (UnetMask): STN predicting TPS points, then a U-Net on ``[target mask, warped cloth]``.
+    """Official "U" (UnetMask): STN predicting TPS points, then a U-Net on ``[M, T^W_c]``.
 
     Its U-Net layers sit at the top level of the state dict (``conv1.0.weight``, ...), after ``stn.*``.
-    The U-Net outputs 4 channels: RGB logits and the composition weight alpha (eq. 6).
+    The U-Net outputs 4 channels: RGB logits and the composition weight alpha (eq. 6). The parts
+    of step II are :meth:`control_points`, :meth:`grid` and :meth:`refine`; calling the net itself
+    runs the refinement U-Net on the concatenated ``[M, T^W_c]`` (B, cloth_channels + 1, H, W).
+    A new net starts at the identity warp (:meth:`init_identity`), as the official one does.
     """
 
     def __init__(
@@ -138,23 +163,28 @@ class WarpNet(UNet):
         self.stn = SpatialTransformer(loc_net, TPSGridGenerator(grid_shape, size=loc_input_size))
         self.grid_shape = tuple(grid_shape)
         self._add_unet_layers(cloth_channels + 1, cloth_channels + 1, base_channels, depth, dropout)
+        self.init_identity()
 
-    def control_points(self, cloth: Tensor, target_mask: Tensor, cloth_mask: Tensor) -> Tensor:
-        """STN: ``[cloth mask E, target mask M, cloth T]`` -> (B, K, 2) control points (x, y)."""
-        return self.stn.loc_net.cnn(torch.cat([cloth_mask, target_mask, cloth], dim=1))
+    @classmethod
+    def official(cls, name: str = "u") -> WarpNet:
+        """The released architecture of the warp net (pipeline component ``u``)."""
+        if name != "u":
+            raise ValueError(f"the official warp net is 'u', not {name!r}")
+        return cls()
+
+    def init_identity(self) -> None:
+        """Loc-net at the identity warp: it predicts the lattice for every input (see
+        :meth:`LocalizationNet.init_identity`)."""
+        self.stn.loc_net.cnn.init_identity(self.stn.tps.lattice(torch.float64))
+
+    def control_points(self, masked_cloth: Tensor, product_mask: Tensor, target_cloth_mask: Tensor) -> Tensor:
+        """STN: ``[E, M, T_c * E]`` -> (B, K, 2) control points (x, y)."""
+        return self.stn.loc_net.cnn(torch.cat([product_mask, target_cloth_mask, masked_cloth], dim=1))
 
     def grid(self, points: Tensor, height: int, width: int) -> Tensor:
         """TPS sampling grid (B, H, W, 2) for the given control points."""
         return self.stn.tps(points, height, width)
 
-    def refine(self, target_mask: Tensor, warped_cloth: Tensor) -> Tensor:
-        """Refinement U-Net on ``[target mask, warped cloth]`` -> 4-channel logits."""
-        return super().forward(torch.cat([target_mask, warped_cloth], dim=1))
-
-    def forward(  # type: ignore[override]
-        self, cloth: Tensor, target_mask: Tensor, cloth_mask: Tensor, align_corners: bool = False
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Returns (U-Net logits (B, 4, H, W), warped cloth, control points)."""
-        points = self.control_points(cloth, target_mask, cloth_mask)
-        warped = warp(cloth, self.grid(points, *cloth.shape[-2:]), align_corners)
-        return self.refine(target_mask, warped.detach()), warped, points
+    def refine(self, target_cloth_mask: Tensor, warped_cloth: Tensor) -> Tensor:
+        """Refinement U-Net on ``[M, T^W_c]`` -> (B, cloth_channels + 1, H, W) logits."""
+        return self(torch.cat([target_cloth_mask, warped_cloth], dim=1))

@@ -5,20 +5,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from acgpn.ops.checks import check_shape
 
 
 def one_hot(label: Tensor, num_classes: int) -> Tensor:
-    """(B, 1, H, W) ids (any dtype) -> (B, num_classes, H, W) one-hot in ``label``'s float dtype.
+    """One-hot encoding of a map of class ids.
 
-    Raises ``ValueError`` for ids outside ``0..num_classes-1`` (the official scatter crashes).
+    Ids are truncated to integers; an id outside ``0..num_classes-1`` gets an all-zero vector
+    (valid ids are the data boundary's job: :mod:`acgpn.data` checks every label map it reads).
+    No value-dependent Python, so export and ``torch.compile`` trace it.
+
+    Args:
+        label: class ids, any dtype.
+        num_classes: C.
+
+    Shape:
+        - label: (B, 1, H, W)
+        - output: (B, C, H, W), in ``label``'s dtype if floating, else float32
     """
-    ids = label.long().squeeze(1)
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_classes):
-        raise ValueError(f"label ids must lie in 0..{num_classes - 1}")
+    check_shape(label, "label", "B,1,H,W")
+    classes = torch.arange(num_classes, device=label.device).view(1, num_classes, 1, 1)
     dtype = label.dtype if label.is_floating_point() else torch.float32
-    return F.one_hot(ids, num_classes).permute(0, 3, 1, 2).to(dtype)
+    return (label.long() == classes).to(dtype)
 
 
 def argmax_label(scores: Tensor) -> Tensor:

@@ -3,6 +3,9 @@
 Pixels outside the image never contribute (dilation pads with -inf, erosion with +inf), which for
 {0, 1} masks equals OpenCV's behaviour for dilation. The official code uses a 3x3 cross
 (``cv2.getStructuringElement(MORPH_ELLIPSE, (3, 3))``), n iterations of which give an L1 ball.
+
+No value-dependent Python: the default cross is a fixed list of offsets, and a given element is
+applied by masking every window of its (static) size, so export and ``torch.compile`` trace both.
 """
 
 from __future__ import annotations
@@ -11,41 +14,62 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from acgpn.ops.checks import check_shape
+
+#: The 3x3 cross as (row, col) offsets into its 3x3 window.
+CROSS_OFFSETS = ((0, 1), (1, 0), (1, 1), (1, 2), (2, 1))
+
 
 def cross_kernel(device=None) -> Tensor:
     """The 3x3 cross ``[[0,1,0],[1,1,1],[0,1,0]]`` as a bool tensor."""
-    k = torch.tensor([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=torch.bool, device=device)
-    return k
+    return torch.tensor([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=torch.bool, device=device)
 
 
-def _extremum(x: Tensor, kernel: Tensor, take_max: bool) -> Tensor:
-    kh, kw = kernel.shape
+def _morphology(x: Tensor, kernel: Tensor | None, iterations: int, take_max: bool) -> Tensor:
+    """``iterations`` dilation (max) or erosion (min) steps over the element (default: the 3x3 cross)."""
+    check_shape(x, "x", "B,C,H,W")
+    fill = float("-inf") if take_max else float("inf")
+    reduce = torch.maximum if take_max else torch.minimum
+    if kernel is None:
+        (kh, kw), offsets, member = (3, 3), CROSS_OFFSETS, None
+    else:
+        check_shape(kernel, "kernel", "KH,KW")
+        kh, kw = kernel.shape
+        offsets = tuple((dy, dx) for dy in range(kh) for dx in range(kw))
+        member = kernel.to(device=x.device, dtype=torch.bool)
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError("structuring element sides must be odd")
-    ph, pw = kh // 2, kw // 2
-    fill = float("-inf") if take_max else float("inf")
-    padded = F.pad(x, (pw, pw, ph, ph), value=fill)
     height, width = x.shape[-2:]
-    out = None
-    for dy, dx in kernel.nonzero().tolist():
-        window = padded[..., dy : dy + height, dx : dx + width]
-        out = window if out is None else (torch.maximum(out, window) if take_max else torch.minimum(out, window))
-    if out is None:
-        raise ValueError("structuring element is empty")
-    return out
+    for _ in range(iterations):
+        padded = F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2), value=fill)
+        out = None
+        for dy, dx in offsets:
+            window = padded[..., dy : dy + height, dx : dx + width]
+            if member is not None:  # a masked-out offset contributes only the neutral fill
+                window = torch.where(member[dy, dx], window, padded.new_full((), fill))
+            out = window if out is None else reduce(out, window)
+        x = out
+    return x
 
 
 def dilate(x: Tensor, kernel: Tensor | None = None, iterations: int = 1) -> Tensor:
-    """Grey dilation (max over the element) repeated ``iterations`` times; default element: 3x3 cross."""
-    kernel = cross_kernel(x.device) if kernel is None else kernel.bool()
-    for _ in range(iterations):
-        x = _extremum(x, kernel, take_max=True)
-    return x
+    """Grey dilation (max over the structuring element), repeated ``iterations`` times.
+
+    Args:
+        x: image or mask.
+        kernel: the structuring element (odd sides; nonzero = member); default: the 3x3 cross.
+            An all-zero element gives -inf everywhere.
+        iterations: how many times to apply it.
+
+    Shape:
+        - x: (B, C, H, W)
+        - kernel: (KH, KW)
+        - output: (B, C, H, W)
+    """
+    return _morphology(x, kernel, iterations, take_max=True)
 
 
 def erode(x: Tensor, kernel: Tensor | None = None, iterations: int = 1) -> Tensor:
-    """Grey erosion (min over the element), the dual of :func:`dilate`; outside pixels are ignored."""
-    kernel = cross_kernel(x.device) if kernel is None else kernel.bool()
-    for _ in range(iterations):
-        x = _extremum(x, kernel, take_max=False)
-    return x
+    """Grey erosion (min over the element), the dual of :func:`dilate` (same arguments and shapes;
+    an all-zero element gives +inf); outside pixels are ignored."""
+    return _morphology(x, kernel, iterations, take_max=False)

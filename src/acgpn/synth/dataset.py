@@ -35,7 +35,9 @@ import numpy as np
 import torch
 from numpy.random import PCG64, Generator, SeedSequence
 
-from acgpn.data.dataset import check_size
+from acgpn.data.layouts import ROLES, get_layout, label_name, output_name, pose_name
+from acgpn.data.pairs import format_pairs
+from acgpn.data.size import check_size
 from acgpn.errors import InputError
 from acgpn.fileio import save_image, save_text
 from acgpn.pose import write_openpose_json
@@ -47,9 +49,12 @@ GENERATOR = "acgpn.synth"
 VERSION = 1
 META_NAME = "meta.json"
 JPEG_QUALITY = 95
-#: Per-phase folders written by :func:`generate_dataset` (suffixes after ``<phase>_``).
-FOLDERS = ("img", "label", "color", "edge", "pose", "gt_unpaired", "gt_unpaired_label",
-           "gt_warped_cloth", "gt_warped_mask", "gt_tps")  # fmt: skip
+#: The layout written: its folder table and naming rules (:mod:`acgpn.data.layouts`) are used as is.
+VITON = get_layout("viton")
+#: Ground-truth folders written beside the layout's five (suffixes after ``<phase>_``).
+GT_FOLDERS = ("gt_unpaired", "gt_unpaired_label", "gt_warped_cloth", "gt_warped_mask", "gt_tps")
+#: Every per-phase folder written by :func:`generate_dataset` (suffixes after ``<phase>_``).
+FOLDERS = tuple(VITON.folders[role][0].removeprefix("{phase}_") for role in ROLES) + GT_FOLDERS
 PAIR_FILES = ("pairs_paired.txt", "pairs_unpaired.txt")
 
 
@@ -70,6 +75,18 @@ class SynthSample:
 def name(index: int) -> str:
     """Zero-padded sample stem, e.g. ``000007``."""
     return f"{index:06d}"
+
+
+def person_name(index: int) -> str:
+    """Person image file name of sample ``index``, e.g. ``000007_0.jpg``; its cloth is ``VITON.own_cloth``."""
+    return f"{name(index)}_0.jpg"
+
+
+def folder_paths(root: Path, phase: str) -> dict[str, Path]:
+    """Every folder of a synthetic dataset: the layout's roles, then the ground-truth folders."""
+    paths = {role: VITON.folder(root, phase, role) for role in ROLES}
+    paths.update({gt: Path(root) / f"{phase}_{gt}" for gt in GT_FOLDERS})
+    return paths
 
 
 def unpaired_index(index: int, num: int) -> int:
@@ -131,7 +148,7 @@ def _tps_json(sample: SynthSample) -> dict:
     }
     return {
         "size": [h, w],
-        "cloth": f"{name(sample.index)}_1.jpg",
+        "cloth": VITON.own_cloth(person_name(sample.index)),
         "coordinates": "pixels (x = column, y = row), pixel centres on integers",
         "warp": "per piece, a TPS with control points 'body' (target) and values 'template' "
         "(source, in the cloth image): acgpn.ops.tps.sampling_grid + grid_sample(align_corners="
@@ -144,19 +161,20 @@ def _tps_json(sample: SynthSample) -> dict:
 
 def write_sample(root: Path, phase: str, sample: SynthSample) -> None:
     """Write every per-sample file of ``sample`` under ``root`` (folders must exist)."""
-    n, m = name(sample.index), name(sample.cloth_index)
-    d = {f: root / f"{phase}_{f}" for f in FOLDERS}
-    save_image(d["img"] / f"{n}_0.jpg", sample.paired.image, JPEG_QUALITY)
-    save_image(d["label"] / f"{n}_0.png", sample.paired.label, JPEG_QUALITY)
-    save_image(d["color"] / f"{n}_1.jpg", sample.product, JPEG_QUALITY)
-    save_image(d["edge"] / f"{n}_1.jpg", sample.product_mask, JPEG_QUALITY)
-    write_openpose_json(d["pose"] / f"{n}_0_keypoints.json", torch.from_numpy(sample.person.keypoints))
-    save_image(d["gt_unpaired"] / f"{n}_0__{m}_1.jpg", sample.unpaired.image, JPEG_QUALITY)
-    save_image(d["gt_unpaired_label"] / f"{n}_0__{m}_1.png", sample.unpaired.label, JPEG_QUALITY)
-    save_image(d["gt_warped_cloth"] / f"{n}_0.jpg", sample.paired.warped_cloth, JPEG_QUALITY)
-    save_image(d["gt_warped_mask"] / f"{n}_0.png", sample.paired.warped_mask.astype(np.uint8) * 255, JPEG_QUALITY)
+    person = person_name(sample.index)
+    cloth, other = VITON.own_cloth(person), VITON.own_cloth(person_name(sample.cloth_index))
+    d = folder_paths(root, phase)
+    save_image(d["image"] / person, sample.paired.image, JPEG_QUALITY)
+    save_image(d["label"] / label_name(person), sample.paired.label, JPEG_QUALITY)
+    save_image(d["cloth"] / cloth, sample.product, JPEG_QUALITY)
+    save_image(d["product_mask"] / cloth, sample.product_mask, JPEG_QUALITY)
+    write_openpose_json(d["pose"] / pose_name(person), torch.from_numpy(sample.person.keypoints))
+    save_image(d["gt_unpaired"] / output_name(person, other, ".jpg"), sample.unpaired.image, JPEG_QUALITY)
+    save_image(d["gt_unpaired_label"] / output_name(person, other, ".png"), sample.unpaired.label, JPEG_QUALITY)
+    save_image(d["gt_warped_cloth"] / person, sample.paired.warped_cloth, JPEG_QUALITY)
+    save_image(d["gt_warped_mask"] / label_name(person), sample.paired.warped_mask.astype(np.uint8) * 255, JPEG_QUALITY)
     text = json.dumps(_tps_json(sample), indent=1, sort_keys=True)
-    save_text(d["gt_tps"] / f"{n}_0.json", text + "\n")
+    save_text(d["gt_tps"] / f"{Path(person).stem}.json", text + "\n")
 
 
 def is_synth_dir(path: Path) -> bool:
@@ -177,11 +195,11 @@ def _prepare_root(out: Path, phase: str) -> None:
             raise InputError("folder is not empty and not a synthetic dataset (no acgpn.synth meta.json); "
                              "choose a new or empty folder", out)  # fmt: skip
         (out / META_NAME).unlink()
-        for f in FOLDERS:
-            shutil.rmtree(out / f"{phase}_{f}", ignore_errors=True)
+        for folder in folder_paths(out, phase).values():
+            shutil.rmtree(folder, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    for f in FOLDERS:
-        (out / f"{phase}_{f}").mkdir()
+    for folder in folder_paths(out, phase).values():
+        folder.mkdir()
 
 
 def check_args(num: int, seed: int, phase: str) -> None:
@@ -208,10 +226,11 @@ def generate_dataset(
     _prepare_root(out, phase)
     for i in range(num):
         write_sample(out, phase, make_sample(seed, i, num, size))
-    paired = "".join(f"{name(i)}_0.jpg {name(i)}_1.jpg\n" for i in range(num))
-    unpaired = "".join(f"{name(i)}_0.jpg {name(unpaired_index(i, num))}_1.jpg\n" for i in range(num))
-    save_text(out / f"{phase}_{PAIR_FILES[0]}", paired)
-    save_text(out / f"{phase}_{PAIR_FILES[1]}", unpaired)
+    persons = [person_name(i) for i in range(num)]
+    paired = [(p, VITON.own_cloth(p)) for p in persons]
+    unpaired = [(p, paired[unpaired_index(i, num)][1]) for i, p in enumerate(persons)]
+    save_text(out / f"{phase}_{PAIR_FILES[0]}", format_pairs(paired))
+    save_text(out / f"{phase}_{PAIR_FILES[1]}", format_pairs(unpaired))
     meta = {
         "generator": GENERATOR, "version": VERSION, "seed": seed, "size": list(size), "num": num,
         "phase": phase, "unpaired": "person i wears cloth (i + 1) % num",

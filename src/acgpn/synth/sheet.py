@@ -13,10 +13,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from acgpn.data.files import as_grey, as_rgb, label_ids, load_image
+from acgpn.data.layouts import label_name, output_name, pose_name
+from acgpn.data.pairs import read_pairs
 from acgpn.errors import InputError
 from acgpn.fileio import save_image
 from acgpn.labels import colorize
 from acgpn.pose import pose_map, read_openpose_json
+from acgpn.synth.dataset import PAIR_FILES, VITON, folder_paths
 
 COLUMNS = ("person", "label", "pose", "cloth", "cloth mask", "unpaired GT")
 SHORT_COLUMNS = ("img", "lbl", "pose", "cloth", "mask", "GT")
@@ -30,14 +34,9 @@ def _colours(n: int) -> list[tuple[int, int, int]]:
     return [tuple(int(255 * c) for c in colorsys.hsv_to_rgb(i / n, 0.9, 1.0)) for i in range(n)]  # type: ignore[misc]
 
 
-def _load(path: Path, mode: str) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert(mode))
-    except FileNotFoundError:
-        raise InputError("file not found (listed in the pair file)", path) from None
-    except OSError as exc:
-        raise InputError(f"unreadable image ({exc.__class__.__name__})", path) from None
+def _load(path: Path, mode: str, what: str) -> np.ndarray:
+    img = load_image(path, what)
+    return np.asarray(as_rgb(img) if mode == "RGB" else as_grey(img))
 
 
 def pose_panel(image: np.ndarray, keypoints: torch.Tensor) -> np.ndarray:
@@ -58,31 +57,27 @@ def pose_panel(image: np.ndarray, keypoints: torch.Tensor) -> np.ndarray:
 
 
 def _row(root: Path, phase: str, person: str, cloth: str) -> list[np.ndarray]:
-    """The six panels of one (person, unpaired cloth) line."""
-    stem = person.rsplit("_", 1)[0]
-    image = _load(root / f"{phase}_img" / person, "RGB")
-    label = _load(root / f"{phase}_label" / f"{Path(person).stem}.png", "L")
-    keypoints = read_openpose_json(root / f"{phase}_pose" / f"{Path(person).stem}_keypoints.json")
-    own = f"{stem}_1.jpg"
-    gt_path = root / f"{phase}_gt_unpaired" / f"{Path(person).stem}__{Path(cloth).stem}.jpg"
-    gt = _load(gt_path, "RGB") if gt_path.exists() else np.full_like(image, 255)
-    mask = _load(root / f"{phase}_edge" / own, "L")
-    return [image, colorize(label), pose_panel(image, keypoints),
-            _load(root / f"{phase}_color" / own, "RGB"), np.repeat(mask[..., None], 3, axis=2), gt]  # fmt: skip
+    """The six panels of one (person, unpaired cloth) line: the person's own cloth, the GT wearing ``cloth``."""
+    f = folder_paths(root, phase)
+    own = VITON.own_cloth(person)
+    image = _load(f["image"] / person, "RGB", "a person image")
+    label_path = f["label"] / label_name(person)
+    label = label_ids(load_image(label_path, f"the label map of {person}"), label_path)
+    keypoints = read_openpose_json(f["pose"] / pose_name(person))
+    gt_path = f["gt_unpaired"] / output_name(person, cloth, ".jpg")
+    gt = _load(gt_path, "RGB", "a ground-truth image") if gt_path.exists() else np.full_like(image, 255)
+    mask = _load(f["product_mask"] / own, "L", f"the cloth mask of {own}")
+    cloth_image = _load(f["cloth"] / own, "RGB", "a cloth image")
+    return [image, colorize(label), pose_panel(image, keypoints), cloth_image, np.repeat(mask[..., None], 3, axis=2), gt]
 
 
 def _pairs(root: Path, phase: str, num_rows: int) -> list[tuple[str, str]]:
-    path = root / f"{phase}_pairs_unpaired.txt"
-    if not path.exists():
-        path = root / f"{phase}_pairs_paired.txt"
-    try:
-        lines = path.read_text().split("\n")
-    except FileNotFoundError:
-        raise InputError(f"no {phase}_pairs_unpaired.txt or {phase}_pairs_paired.txt here", root) from None
-    pairs = [tuple(line.split()[:2]) for line in lines if len(line.split()) >= 2]
-    if not pairs:
-        raise InputError("pair file lists no pairs", path)
-    return pairs[:num_rows]  # type: ignore[return-value]
+    """The first ``num_rows`` pairs of the unpaired pair file (else the paired one)."""
+    candidates = [root / f"{phase}_{name}" for name in reversed(PAIR_FILES)]
+    path = next((p for p in candidates if p.exists()), None)
+    if path is None:
+        raise InputError(f"no {candidates[0].name} or {candidates[1].name} here", root)
+    return read_pairs(path)[:num_rows]
 
 
 def contact_sheet(dataset_dir: Path, out_png: Path, num_rows: int = 6, phase: str = "test") -> Path:

@@ -1,0 +1,238 @@
+"""`acgpn train`: stages, hole masks, config, bad input, NaN stop, signals, exact resume after SIGKILL, DDP.
+
+Everything at 64x48 with ngf 8 on a 4-sample synthetic training set; subprocesses run with one
+thread each so that runs compare bit for bit and do not fight over the cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch.utils.data import default_collate
+from typer.testing import CliRunner
+
+from acgpn import losses
+from acgpn.cli.main import app
+from acgpn.data import TryOnDataset
+from acgpn.errors import InputError
+from acgpn.pipeline import TryOnPipeline
+from acgpn.synth import generate_dataset
+from acgpn.train import TrainConfig, Trainer, TrainingDiverged, preset_config, train
+from acgpn.train.config import load_config_file
+from acgpn.train.holes import random_hole_masks
+from acgpn.train.stages import GeneratorStep, build_discriminators
+from acgpn.train.trainer import build_generators
+
+SMALL = ["--size", "64x48", "--ngf", "8", "--device", "cpu", "--no-progress", "--seed", "3"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """4 synthetic samples at 64x48, phase "train"."""
+    return generate_dataset(tmp_path_factory.mktemp("synth_train") / "data", 4, (64, 48), seed=0, phase="train")
+
+
+def small_config(data: Path, out: Path, **kw) -> TrainConfig:
+    base = replace(preset_config(kw.pop("preset", "paper")), data=str(data), out=str(out), size=(64, 48), ngf=8, device="cpu", steps=2)
+    return replace(base, **kw)
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "acgpn.cli.main", "train", *args]
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(run / "checkpoints" / "latest" / "model.safetensors"))
+
+
+# ----------------------------------------------------------------------------- pieces
+def test_hole_masks_are_reproducible_irregular_and_any_size():
+    a = random_hole_masks(3, 64, 48, torch.Generator().manual_seed(1))
+    b = random_hole_masks(3, 64, 48, torch.Generator().manual_seed(1))
+    c = random_hole_masks(3, 64, 48, torch.Generator().manual_seed(2))
+    assert a.shape == (3, 1, 64, 48) and set(a.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    cover = a.mean(dim=(1, 2, 3))
+    assert (cover > 0.005).all() and (cover < 0.9).all()
+    assert random_hole_masks(1, 32, 80, torch.Generator().manual_seed(0)).shape == (1, 1, 32, 80)
+
+
+def test_presets_and_config_files(tmp_path):
+    paper, official = preset_config("paper"), preset_config("official")
+    assert (paper.losses.gan, paper.losses.layout_ce, paper.losses.tps_form) == (1.0, 10.0, "paper")
+    assert (official.losses.tps_form, official.losses.feature_matching, official.losses.vgg_normalize, official.u_dropout) == ("official", 5.0, False, 0.5)
+    (tmp_path / "c.toml").write_text('ngf = 16\n[losses]\nfusion_l1 = 3.5\n')
+    cfg = load_config_file(tmp_path / "c.toml", official)
+    assert cfg.ngf == 16 and cfg.losses.fusion_l1 == 3.5 and cfg.losses.tps_form == "official"
+    (tmp_path / "bad.json").write_text('{"losses": {"no_such_term": 1}}')
+    with pytest.raises(InputError, match="no_such_term"):
+        load_config_file(tmp_path / "bad.json", paper)
+    with pytest.raises(InputError, match="preset"):
+        preset_config("nope")
+
+
+@pytest.mark.parametrize("stage,inputs", [("sgm", "teacher"), ("cwm", "predicted"), ("cfm", "predicted"), ("all", "teacher")])
+def test_stage_terms_and_gradients_reach_only_the_trained_nets(train_dir, stage, inputs):
+    config = small_config(train_dir, "unused", stage=stage, inputs=inputs)
+    nets = build_generators(config)
+    step = GeneratorStep(nets, config)
+    step.aux["discriminators"] = build_discriminators(config)
+    trained = {"sgm": {"g1", "g2"}, "cwm": {"u"}, "cfm": {"g"}, "all": {"g1", "g2", "u", "g"}}[stage]
+    for name, net in nets.items():
+        net.requires_grad_(name in trained)
+    batch = default_collate([TryOnDataset(train_dir, phase="train")[i] for i in range(2)])
+    noise = {k: torch.zeros(2, 1, 64, 48) for k in ("g1", "g2", "g")}
+    total, terms, triples = step(batch, noise, torch.zeros(2, 1, 64, 48))
+    expected = {
+        "sgm": {"g1_ce", "g1_gan", "g2_bce", "g2_gan"},
+        "cwm": {"tps", "warp_l1", "warp_mask_l1", "refine_l1", "rendered_l1", "alpha_reg", "d3_gan", "d3_fm"},
+        "cfm": {"fusion_l1", "g_gan", "g_fm"},
+    }
+    want = set().union(*expected.values()) if stage == "all" else expected[stage]
+    assert set(terms) == want and torch.isfinite(total)
+    assert set(triples) == {"sgm": {"d1", "d2"}, "cwm": {"d3"}, "cfm": {"d"}, "all": {"d1", "d2", "d3", "d"}}[stage]
+    total.backward()
+    for name, net in nets.items():
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        assert bool(grads) == (name in trained), name
+
+
+def test_training_lowers_the_losses_of_its_stage(train_dir, tmp_path):
+    config = small_config(train_dir, tmp_path / "run", stage="sgm", steps=8, batch_size=2, lr=2e-3, save_every=100, log_every=4)
+    result = train(config, progress=False)
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    print(lines)
+    assert [x["step"] for x in lines] == [4, 8]
+    assert lines[-1]["g1_ce"] < 0.8 * lines[0]["g1_ce"] and lines[-1]["g2_bce"] < 0.8 * lines[0]["g2_bce"]
+    assert result.step == 8 and result.latest == tmp_path / "run" / "checkpoints" / "latest"
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["stage"] == "sgm" and saved["losses"]["layout_ce"] == 10.0 and saved["run"]["total_steps"] == 8
+
+
+# ----------------------------------------------------------------------------- failures
+def test_bad_input_gives_one_error_line_and_exit_2(train_dir, small_synth_dir, tmp_path):
+    runner = CliRunner()
+    cases = [
+        (["--out", str(tmp_path / "a"), "--steps", "1"], "--data is required"),
+        (["--data", str(small_synth_dir), "--out", str(tmp_path / "b"), "--steps", "1"], "train_"),  # only test_* folders
+        (["--data", str(train_dir), "--out", str(tmp_path / "c"), "--steps", "1", "--size", "60x48"], "multiples of 16"),
+        (["--data", str(train_dir), "--out", str(tmp_path / "d"), "--steps", "1", "--stage", "warp"], "unknown stage"),
+        (["--data", str(train_dir), "--out", str(tmp_path / "e"), "--resume", "--steps", "1"], "no checkpoint to resume"),
+    ]
+    for args, needle in cases:
+        res = runner.invoke(app, ["train", *args, "--device", "cpu", "--no-progress"])
+        lines = [x for x in res.output.splitlines() if x.strip()]
+        assert res.exit_code == 2, (args, res.output)
+        assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], (args, res.output)
+        assert not (tmp_path / "c" / "checkpoints").exists()
+
+
+def test_nan_loss_stops_and_leaves_the_last_good_checkpoint(train_dir, tmp_path, monkeypatch):
+    config = small_config(train_dir, tmp_path / "run", stage="cfm", steps=4, save_every=2)
+    real = losses.fusion_l1
+    calls = {"n": 0}
+
+    def poisoned(fake, image):
+        calls["n"] += 1
+        value = real(fake, image)
+        return value * float("nan") if calls["n"] == 3 else value
+
+    monkeypatch.setattr(losses, "fusion_l1", poisoned)
+    with pytest.raises(TrainingDiverged, match="fusion_l1"):
+        train(config, progress=False)
+    latest = tmp_path / "run" / "checkpoints" / "latest"
+    assert torch.load(latest / "training_state.pt", weights_only=True)["step"] == 2
+    assert all(torch.isfinite(v).all() for v in weights(tmp_path / "run").values())
+    assert not [p for p in (tmp_path / "run" / "checkpoints").iterdir() if p.name.startswith(".")]  # no half-written folder
+
+
+def test_sigint_saves_latest_and_stops_cleanly(train_dir, tmp_path, monkeypatch):
+    config = small_config(train_dir, tmp_path / "run", stage="cfm", steps=50, save_every=100)
+    original = Trainer.train_step
+
+    def step_then_interrupt(self, batch):
+        terms = original(self, batch)
+        if self.step == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return terms
+
+    monkeypatch.setattr(Trainer, "train_step", step_then_interrupt)
+    result = train(config, progress=False)
+    assert result.interrupted == "SIGINT" and result.step == 2
+    assert torch.load(result.latest / "training_state.pt", weights_only=True)["step"] == 2
+    assert TryOnPipeline.from_pretrained(result.latest).g.base_channels == 8
+
+
+# ----------------------------------------------------------------------------- resume and scale-out
+def test_resume_after_sigkill_is_bit_exact_and_checkpoints_load(train_dir, tmp_path):
+    args = ["--data", str(train_dir), *SMALL, "--batch-size", "2", "--steps", "4", "--save-every", "2", "--preset", "official", "--log-every", "1"]
+    once = subprocess.run(cli(*args, "--out", str(tmp_path / "once")), env=ENV, capture_output=True, text=True, timeout=300)
+    assert once.returncode == 0, once.stderr
+
+    proc = subprocess.Popen(cli(*args, "--out", str(tmp_path / "killed")), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    marker = tmp_path / "killed" / "checkpoints" / "step_2" / "training_state.pt"
+    deadline = time.monotonic() + 300
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    latest = tmp_path / "killed" / "checkpoints" / "latest"
+    assert torch.load(latest / "training_state.pt", weights_only=True)["step"] == 2
+    resumed = subprocess.run(cli(*args, "--out", str(tmp_path / "killed"), "--resume"), env=ENV, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+
+    a, b = weights(tmp_path / "once"), weights(tmp_path / "killed")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    steps = [json.loads(x)["step"] for x in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+
+    # the checkpoint is an ordinary pretrained folder: the pipeline and `acgpn infer` load it
+    pipe = TryOnPipeline.from_pretrained(tmp_path / "once" / "checkpoints" / "step_4")
+    batch = default_collate([TryOnDataset(train_dir, phase="train")[0]])
+    assert pipe(batch, generator=torch.Generator().manual_seed(0)).fake_image.shape == (1, 3, 64, 48)
+    res = CliRunner().invoke(app, ["infer", "--data", str(train_dir), "--phase", "train", "--checkpoint", str(latest),
+                                   "--out", str(tmp_path / "infer"), "--device", "cpu"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert len(list((tmp_path / "infer").glob("*.png"))) == 4
+
+
+def test_ddp_two_processes_then_resume_in_one(train_dir, tmp_path):
+    run = tmp_path / "ddp"
+    args = ["--data", str(train_dir), *SMALL, "--stage", "cfm", "--out", str(run), "--save-every", "100"]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "acgpn.cli.main", "train", *args, "--steps", "2"]  # fmt: skip
+    res = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["run"]["world_size"] == 2 and saved["run"]["steps_per_epoch"] == 2  # 4 samples / (1 x 2 processes)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1  # rank 0 only (log_every 10 -> the final step)
+    state = torch.load(run / "checkpoints" / "latest" / "training_state.pt", weights_only=True)
+    assert state["step"] == 2 and state["world_size"] == 2
+    before = weights(run)
+    res = subprocess.run(cli(*args, "--steps", "3", "--resume"), env=ENV, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    after = weights(run)
+    assert torch.load(run / "checkpoints" / "latest" / "training_state.pt", weights_only=True)["step"] == 3
+    changed = [k for k in before if k.startswith("g.") and not torch.equal(before[k], after[k])]
+    assert changed and all(torch.equal(before[k], after[k]) for k in before if not k.startswith("g."))
+
+
+def test_bf16_autocast_step_is_finite(train_dir, tmp_path):
+    result = train(small_config(train_dir, tmp_path / "run", stage="cfm", steps=1, amp="bf16", log_every=1), progress=False)
+    line = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert result.step == 1 and all(isinstance(line[k], float) for k in ("fusion_l1", "g_gan", "d_loss"))
+    with pytest.raises(InputError, match="fp16"):
+        train(small_config(train_dir, tmp_path / "run16", stage="cfm", steps=1, amp="fp16"), progress=False)
