@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(VENV)/bin/acgpn demo-sheet --out outputs/demo
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest -rs tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_inference.py --batch-sizes 1 4 8 --repeats 5

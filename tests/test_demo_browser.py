@@ -91,6 +91,14 @@ def _result_pixels(page, timeout_ms: int, previous: str | None = None) -> tuple[
     return np.asarray(Image.open(io.BytesIO(body)).convert("RGB")), src
 
 
+def _upload(page, elem_id: str, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Upload ``path`` through the component's file chooser, as a person would, and wait until it shows."""
+    with page.expect_file_chooser() as chooser:
+        page.locator(f"#{elem_id} button.upload-container").click()
+    chooser.value.set_files(str(path))
+    page.locator(f"#{elem_id} button[aria-label='Clear']").wait_for(timeout=30_000)  # shown once a file is held
+
+
 def test_demo_runs_an_example_and_an_upload_in_headless_chromium(demo_url, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
     from skimage import data
@@ -134,8 +142,8 @@ def test_demo_runs_an_example_and_an_upload_in_headless_chromium(demo_url, tmp_p
 
             # 2. A file that is not an image: one friendly line, no traceback.
             page.reload(wait_until="networkidle")
-            page.locator("#person input[type=file]").set_input_files(str(fake))
-            page.locator("#cloth input[type=file]").set_input_files(str(cloth))
+            _upload(page, "person", fake)
+            _upload(page, "cloth", cloth)
             page.locator("#run").click()
             page.wait_for_function("document.querySelector('#status').innerText.includes('Error')", timeout=30_000)
             message = page.locator("#status").inner_text()
@@ -143,7 +151,8 @@ def test_demo_runs_an_example_and_an_upload_in_headless_chromium(demo_url, tmp_p
             assert "Traceback" not in message
 
             # 3. A real photo: mediapipe pose and approximate parse on the server, then the try-on.
-            page.locator("#person input[type=file]").set_input_files(str(person))
+            page.locator("#person button[aria-label='Clear']").click()
+            _upload(page, "person", person)
             page.locator("#run").click()
             pixels, _ = _result_pixels(page, 60_000, previous=src)
             assert pixels.shape == (*SIZE, 3)

@@ -19,8 +19,10 @@ server reads files only from its own upload and cache folders (no ``allowed_path
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -30,7 +32,6 @@ from typing import Any, Final
 
 import numpy as np
 import torch
-from PIL import Image
 
 from acgpn.data.size import Size, format_size
 from acgpn.errors import InputError
@@ -42,6 +43,8 @@ OFFLINE_ENV: Final = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"
 MAX_UPLOAD_BYTES: Final = 20 * 1024 * 1024
 PHOTO_TYPES: Final = (".jpg", ".jpeg", ".png")
 TITLE: Final = "ACGPN virtual try-on"
+#: Result folders kept in the service's work folder (older ones are deleted).
+KEEP_RUNS: Final = 20
 EXAMPLES: Final = 2
 
 
@@ -51,7 +54,7 @@ class TryOnService:
     def __init__(self, pipe: Any, model_note: str, size: Size, seed: int = 0, workdir: str | Path | None = None) -> None:
         self.pipe, self.model_note, self.size, self.seed = pipe, model_note, size, seed
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="acgpn-demo-"))
-        self.runs = 0
+        self._runs = itertools.count(1)
 
     @staticmethod
     def _check_upload(path: str | None, role: str, types: Sequence[str], required: bool) -> str | None:
@@ -85,11 +88,10 @@ class TryOnService:
                     raise InputError(exc.message, None) from None
                 if path:
                     roles[str(path)] = f"{role} {Path(path).name}"
-            notes: list[str] = []
             p = prepare_person(checked["person photo"], self.size, parse=checked["parse map"],  # type: ignore[arg-type]
                                parse_format=parse_format if checked["parse map"] else None, pose=checked["pose JSON"],
-                               name="person_0.png", log=notes.append)  # fmt: skip
-            c = prepare_cloth(checked["cloth photo"], self.size, name="cloth_1.png", log=notes.append)  # type: ignore[arg-type]
+                               name="person_0.png")  # fmt: skip
+            c = prepare_cloth(checked["cloth photo"], self.size, name="cloth_1.png")  # type: ignore[arg-type]
             with torch.inference_mode():
                 batch, out = run_tryon(self.pipe, p, c, self.seed)
             image = result_image(out)
@@ -101,8 +103,9 @@ class TryOnService:
         except Exception as exc:  # noqa: BLE001 - the page shows one line; the server log has the traceback
             traceback.print_exc(file=sys.stderr)
             return None, [], None, f"**Error:** the try-on failed ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-        self.runs += 1
-        folder = self.workdir / f"run{self.runs:04d}"
+        run = next(self._runs)
+        shutil.rmtree(self.workdir / f"run{run - KEEP_RUNS:06d}", ignore_errors=True)
+        folder = self.workdir / f"run{run:06d}"
         path = save_image(folder / "tryon.png", np.asarray(image))
         save_text(folder / "tryon.json", json.dumps(tryon_record(p, c, self.model_note, self.seed, paste), indent=1) + "\n")
         steps = [(img, caption) for caption, img in intermediate_images(batch, out).items()]
@@ -112,8 +115,8 @@ class TryOnService:
         return image, steps, str(path), status
 
 
-def write_examples(folder: str | Path, size: Size, count: int = EXAMPLES, seed: int = 0) -> list[list[Any]]:
-    """Synthetic example inputs (person, cloth, ACGPN parse, pose JSON) written under ``folder``."""
+def write_examples(folder: str | Path, count: int = EXAMPLES, seed: int = 0) -> list[list[Any]]:
+    """Synthetic example inputs (256x192 person, next sample's cloth, ACGPN parse, pose JSON) under ``folder``."""
     from acgpn.synth import make_sample
 
     folder = Path(folder)
@@ -142,7 +145,7 @@ def build_app(service: TryOnService, examples: list[list[Any]] | None = None):  
     offline_environment()
     import gradio as gr
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         gr.Markdown(f"# {TITLE}\n**Model:** {service.model_note}. Working size {format_size(service.size)} (HxW). "
                     "Upload a person photo (one person, head and torso visible) and a product photo of a "
                     "garment on a plain background; JPEG or PNG, up to "
@@ -162,7 +165,7 @@ def build_app(service: TryOnService, examples: list[list[Any]] | None = None):  
                 status = gr.Markdown(elem_id="status")
                 download = gr.File(label="Download the result (PNG)", interactive=False, elem_id="download")
         steps = gr.Gallery(label="Steps: prepared person + pose, parse, cloth, cloth mask, layout, warped cloth, "
-                                 "composed cloth mask, result", columns=4, elem_id="steps")  # fmt: skip
+                                 "composed cloth mask, result", columns=4, object_fit="contain", elem_id="steps")  # fmt: skip
         inputs = [person, cloth, parse, parse_format, pose, paste]
         outputs = [result, steps, download, status]
         run.click(service.run, inputs, outputs, api_name="tryon")

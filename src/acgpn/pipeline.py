@@ -23,6 +23,7 @@ from acgpn import checkpoints
 from acgpn.modules import cfm, cwm, sgm
 from acgpn.modules.decisions import Decisions, ThresholdDecisions
 from acgpn.nets import UNet, WarpNet
+from acgpn.working_size import CONFIG_KEY, read_working_size, resize_batch, resize_noise, resize_output
 
 #: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
 NOISE_PROBABILITY: Final = 0.15913
@@ -59,6 +60,10 @@ class TryOnOutput:
 
 class TryOnPipeline(nn.Module):
     """The four nets (G1, G2, U, G) and the glue between them."""
+
+    #: (H, W) the nets run at, inputs of another size being resized in and out
+    #: (:mod:`acgpn.working_size`); None: the input's own size. Set from ``config.json``.
+    working_size: tuple[int, int] | None = None
 
     def __init__(
         self,
@@ -113,14 +118,21 @@ class TryOnPipeline(nn.Module):
         return cls(**nets, align_corners=align_corners).to(device=device, dtype=dtype)
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> TryOnPipeline:
-        """Load a folder written by :meth:`save_pretrained` (safetensors + config.json).
+    def from_pretrained(cls, directory: str | Path = "synthetic", device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> TryOnPipeline:
+        """Load a folder written by :meth:`save_pretrained` (safetensors + config.json); without an
+        argument (or ``"synthetic"``) the small model embedded in the package, trained on synthetic
+        people only (:mod:`acgpn.assets`).
 
         Only the four components ``g1``, ``g2``, ``u``, ``g`` are read; other nets saved in the same
         folder (e.g. training's discriminators) are left alone.
         """
+        from acgpn.assets import resolve_pretrained
+
+        directory = resolve_pretrained(directory)
         nets, options = checkpoints.load_pretrained(directory, names=checkpoints.NET_NAMES)
-        return cls(**nets, **options).to(device=device, dtype=dtype)
+        pipe = cls(**nets, **options).to(device=device, dtype=dtype)
+        pipe.working_size = read_working_size(checkpoints.read_config(directory), Path(directory) / checkpoints.CONFIG_FILE)
+        return pipe
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, align_corners: bool | None = None) -> TryOnPipeline:
@@ -136,7 +148,10 @@ class TryOnPipeline(nn.Module):
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``model.safetensors`` + ``config.json`` (atomic)."""
         nets = {"g1": self.g1, "g2": self.g2, "u": self.u, "g": self.g}
-        return checkpoints.save_pretrained(directory, nets, {"align_corners": self.align_corners, "noise_probability": self.noise_probability})
+        options = {"align_corners": self.align_corners, "noise_probability": self.noise_probability}
+        if self.working_size is not None:
+            options[CONFIG_KEY] = list(self.working_size)
+        return checkpoints.save_pretrained(directory, nets, options)
 
     @property
     def device(self) -> torch.device:
@@ -167,8 +182,14 @@ class TryOnPipeline(nn.Module):
         """Try the cloth of each sample on its person. ``batch`` holds :data:`INPUT_KEYS` with a batch dim.
 
         ``decisions`` makes step I's argmax / threshold decisions (default: the official rules); pass
-        :class:`~acgpn.modules.decisions.GivenDecisions` to force a layout or cloth mask.
+        :class:`~acgpn.modules.decisions.GivenDecisions` to force a layout or cloth mask (at the
+        :attr:`working_size` when one is set). Inputs of another size than :attr:`working_size`
+        (noise included) are resized to it, and every output back to the input's size.
         """
+        size = tuple(batch["image"].shape[-2:])
+        if self.working_size is not None and size != tuple(self.working_size):
+            small = self.forward(resize_batch(batch, self.working_size), generator, resize_noise(noise, self.working_size), decisions)
+            return resize_output(small, size)
         image, label, cloth, product_mask, pose = (batch[k].to(self.device, self.dtype) for k in INPUT_KEYS)
         b, _, h, w = image.shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
@@ -177,11 +198,11 @@ class TryOnPipeline(nn.Module):
 
         # Step I — SGM: body-part layout (G1), then warped-cloth mask (G2), each with its decision.
         product_mask, masked_cloth = sgm.masked_cloth(cloth, product_mask)
-        layout = sgm.semantic_generation(self.g1, self.g2, product_mask, masked_cloth, label, pose, z["g1"], z["g2"], decisions)
-        predicted_cloth_mask = decisions.predicted_cloth_mask(layout.cloth_mask_prob)
+        semantic = sgm.semantic_generation(self.g1, self.g2, product_mask, masked_cloth, label, pose, z["g1"], z["g2"], decisions)
+        predicted_cloth_mask = decisions.predicted_cloth_mask(semantic.cloth_mask_prob)
 
         # Step III (first half) — composition decides the target cloth mask M that CWM fits to.
-        comp = cfm.compose(image, label, layout.layout_ids, predicted_cloth_mask)
+        comp = cfm.compose(image, label, semantic.layout_ids, predicted_cloth_mask)
 
         # Step II — CWM: TPS warp onto M, refinement with alpha (eq. 6).
         warped = cwm.clothes_warping(self.u, masked_cloth, product_mask, comp.target_cloth_mask, self.align_corners)
@@ -191,9 +212,9 @@ class TryOnPipeline(nn.Module):
         fake = cfm.content_fusion(self.g, comp.body_image, comp.final_label, warped.refined_cloth, skin, z["g"])
 
         return TryOnOutput(
-            layout_prob=layout.layout_prob,
-            layout_ids=layout.layout_ids,
-            cloth_mask_prob=layout.cloth_mask_prob,
+            layout_prob=semantic.layout_prob,
+            layout_ids=semantic.layout_ids,
+            cloth_mask_prob=semantic.cloth_mask_prob,
             predicted_cloth_mask=predicted_cloth_mask,
             target_cloth_mask=comp.target_cloth_mask,
             final_label=comp.final_label,

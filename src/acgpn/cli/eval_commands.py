@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         """Score try-on outputs (overall and per difficulty level): report.json, a markdown table, --html."""
         from tqdm import tqdm
 
-        from acgpn.cli.model_commands import resolve_device
+        from acgpn.runtime import resolve_device
         from acgpn.evaluation.evaluate import SET_METRICS, SYNTHETIC_METRICS, evaluate, parse_metrics
         from acgpn.evaluation.report import markdown_table, write_html, write_json
         from acgpn.synth.dataset import is_synth_dir

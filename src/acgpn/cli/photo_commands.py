@@ -62,8 +62,11 @@ def tryon(
     if keep_prepared is not None:
         check_folder_target(keep_prepared)
     working, fmt, dev = _size(size), _parse_format(parse_format), resolve_device(device)
-    p = prepare_person(person, working, parse=parse, parse_format=fmt, pose=pose, log=_log)
-    c = prepare_cloth(cloth, working, mask=cloth_mask, log=_log)
+    notes: list[str] = []  # printed once both photos are read, so that bad input is one error line
+    p = prepare_person(person, working, parse=parse, parse_format=fmt, pose=pose, log=notes.append)
+    c = prepare_cloth(cloth, working, mask=cloth_mask, log=notes.append)
+    for line in notes:
+        _log(line)
     pipe, model = load_pipeline(checkpoint, dev)
     _log(f"model: {model}")
     batch, result = run_tryon(pipe, p, c, seed)
@@ -90,8 +93,11 @@ def prepare(
     """Prepare folders of person and cloth photos as an ACGPN-VITON dataset (every person x every cloth)."""
     from acgpn.photos.prepare import prepare_dataset
 
+    notes: list[str] = []  # printed once every photo is read, so that bad input is one error line
     root, persons, cloths = prepare_dataset(people, clothes, out, _size(size), parses=parses, parse_format=_parse_format(parse_format),
-                                            poses=poses, cloth_masks=cloth_masks, phase=phase, log=_log)  # fmt: skip
+                                            poses=poses, cloth_masks=cloth_masks, phase=phase, log=notes.append)  # fmt: skip
+    for line in notes:
+        _log(line)
     approx = sum(p.approximate for p in persons)
     pairs = root / f"{phase}_pairs.txt"
     typer.echo(f"wrote {len(persons)} persons ({approx} with an approximate parse), {len(cloths)} clothes, "
@@ -124,7 +130,7 @@ def demo(
     _log(f"model: {model}")
     with tempfile.TemporaryDirectory(prefix="acgpn-demo-") as work:
         service = TryOnService(pipe, model, working, seed, Path(work) / "runs")
-        app = build_app(service, write_examples(Path(work) / "examples", working))
+        app = build_app(service, write_examples(Path(work) / "examples"))
         launch(app, host, port)
 
 

@@ -32,7 +32,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from acgpn.data.files import load_image, rgb_tensor, size_hw
-from acgpn.data.layouts import Layout, get_layout, is_image_name, label_name
+from acgpn.data.layouts import Layout, get_layout, is_image_name, label_name, output_name
 from acgpn.data.pairs import read_pairs
 from acgpn.data.size import format_size
 from acgpn.errors import InputError
@@ -44,7 +44,7 @@ from acgpn.evaluation.kid import kernel_inception_distance
 from acgpn.evaluation.ssim import ssim
 from acgpn.evaluation.synthetic import SyntheticPairScores, score_synthetic_pair, summarize_synthetic
 from acgpn.labels import NUM_LABELS, PALETTE
-from acgpn.synth.dataset import is_synth_dir
+from acgpn.synth.dataset import folder_paths, is_synth_dir
 
 PAIR_METRICS: Final = ("ssim", "l1", "lpips")
 SET_METRICS: Final = ("fid", "kid", "is")
@@ -145,9 +145,8 @@ def _own_cloth(layout: Layout, person: str) -> str | None:
 
 def gt_unpaired_path(root: Path, phase: str, person: str, cloth: str) -> Path | None:
     """The synthetic ground truth of (person, cloth) if the dataset has it."""
-    stem = f"{Path(person).stem}__{Path(cloth).stem}"
     for suffix in (".jpg", ".png", ".jpeg"):
-        path = root / f"{phase}_gt_unpaired" / (stem + suffix)
+        path = folder_paths(root, phase)["gt_unpaired"] / output_name(person, cloth, suffix)
         if path.is_file():
             return path
     return None
@@ -185,7 +184,7 @@ def find_pairs(
             raise InputError("no predictions found (expected <person>__<cloth>.png files written by acgpn infer)", pred_dir)
     out = []
     for p, c in named:
-        pred = pred_dir / f"{Path(p).stem}__{Path(c).stem}.png"
+        pred = pred_dir / output_name(p, c)
         if not pred.is_file():
             raise InputError(f"missing prediction for pair {p} {c} (expected acgpn infer output)", pred)
         paired = _own_cloth(spec, p) == c
@@ -235,12 +234,13 @@ def _synthetic_pair(root: Path, phase: str, folders: dict[str, Path], pair: Eval
     if pair.paired:
         reference_label = person_label
         warped_ref = None
-        gt_cloth, gt_mask = root / f"{phase}_gt_warped_cloth" / f"{p_stem}.jpg", root / f"{phase}_gt_warped_mask" / f"{p_stem}.png"
+        gt = folder_paths(root, phase)
+        gt_cloth, gt_mask = gt["gt_warped_cloth"] / f"{p_stem}.jpg", gt["gt_warped_mask"] / f"{p_stem}.png"
         if gt_cloth.is_file() and gt_mask.is_file():
             warped_ref = (read_rgb(gt_cloth, "a ground-truth warped cloth"), read_mask(gt_mask, "a ground-truth warped mask"))
     else:
         assert pair.reference is not None
-        label_path = root / f"{phase}_gt_unpaired_label" / (pair.reference.stem + ".png")
+        label_path = folder_paths(root, phase)["gt_unpaired_label"] / (pair.reference.stem + ".png")
         reference_label = read_ids(label_path, "the ground-truth label of an unpaired pair")
         warped_ref = None
     cloth = read_rgb(folders["cloth"] / pair.cloth, "a cloth image")

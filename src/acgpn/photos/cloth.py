@@ -105,6 +105,7 @@ def frame_cloth(photo: Image.Image, mask: np.ndarray, size: Size) -> tuple[Image
     alpha = Image.fromarray(mask.astype(np.uint8) * 255, "L")
     on_white = Image.new("RGB", photo.size, WHITE)
     on_white.paste(photo.convert("RGB"), (0, 0), alpha)
-    cloth = crop(on_white, transform, Image.Resampling.BICUBIC, WHITE)
     framed = np.asarray(crop(alpha, transform, Image.Resampling.BILINEAR, 0)) > 127
-    return cloth, Image.fromarray(framed.astype(np.uint8) * 255, "L"), transform
+    cloth = np.array(crop(on_white, transform, Image.Resampling.BICUBIC, WHITE))
+    cloth[~framed] = WHITE
+    return Image.fromarray(cloth, "RGB"), Image.fromarray(framed.astype(np.uint8) * 255, "L"), transform

@@ -17,7 +17,6 @@ Coordinates are pixels with pixel centres on integers (the OpenPose convention);
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -181,8 +180,3 @@ def paste_back(photo: Image.Image, result: Image.Image, transform: CropTransform
     out = photo.convert("RGB").copy()
     out.paste(patch, (left, top), alpha)
     return out
-
-
-def frame_size(size: Sequence[int]) -> Size:
-    """(H, W) as a tuple of ints."""
-    return int(size[0]), int(size[1])

@@ -27,7 +27,7 @@ from acgpn.photos.frame import paste_back
 from acgpn.photos.prepare import PreparedCloth, PreparedPerson, to_sample
 from acgpn.pipeline import TryOnOutput, TryOnPipeline
 
-EMBEDDED_NOTE: Final = "the embedded synthetic-trained model (no --checkpoint given)"
+EMBEDDED_NOTE: Final = "the embedded model (no --checkpoint given)"
 
 
 def default_pipeline(device: str | torch.device = "cpu") -> TryOnPipeline:
@@ -42,7 +42,10 @@ def default_pipeline(device: str | torch.device = "cpu") -> TryOnPipeline:
 def load_pipeline(checkpoint: str | Path | None, device: str | torch.device = "cpu") -> tuple[TryOnPipeline, str]:
     """The pipeline and a one-line description of where it came from."""
     if checkpoint is None:
-        return default_pipeline(device), EMBEDDED_NOTE
+        pipe = default_pipeline(device)
+        from acgpn.assets import SYNTHETIC_NOTICE
+
+        return pipe, f"{EMBEDDED_NOTE}; {SYNTHETIC_NOTICE}"
     return TryOnPipeline.from_checkpoint(checkpoint, device=device), f"checkpoint {checkpoint}"
 
 

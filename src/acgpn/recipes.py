@@ -1,0 +1,354 @@
+"""The synthetic learning recipe (``make train-synthetic``) and the try-on demo (``make demo``).
+
+Synthetic people (:mod:`acgpn.synth`) come with exact ground truth even for *unpaired* try-on
+(person *i* wearing cloth *i*+1), so they show whether the trainer learns:
+
+1. :func:`train_synthetic` synthesises a train split and a held-out split (distinct seeds),
+   trains a reduced-width ACGPN at 128x96 stage by stage with :func:`acgpn.train.train` (SGM, then
+   CWM, then CFM, each starting from the previous stage's ``checkpoints/latest``; teacher forcing,
+   as the official training), scores it on the held-out unpaired pairs
+   (:func:`score_tryon`), and repeats the CWM stage with the second-order constraint off
+   (eqs. 3-4, the ablation) to score that too.
+2. :func:`score_tryon` runs a pipeline on a synthetic split's unpaired pairs and scores every pair
+   with :func:`acgpn.evaluation.synthetic.score_synthetic_pair` against the ground truth: the
+   layout (G1's ids with the final cloth mask M as id 4, i.e. SGM's whole layout; G1's ids alone
+   leave the cloth region 0 by design and are reported as ``g1_layout_miou``), the cloth masks,
+   the warped cloth beside the no-warp baseline, the try-on's SSIM / L1 and the clothes-and-arms
+   L1 beside doing nothing, and the TPS distortion.
+3. :func:`run_demo` synthesises new people with a seed no training saw, runs unpaired try-on with
+   the embedded model at the users' 256x192 and draws ``tryon_sheet.png``.
+
+``python -m acgpn.recipes --out DIR`` runs the recipe (what ``make train-synthetic`` calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torch import nn
+from torch.utils.data import DataLoader, default_collate
+
+from acgpn import labels as L
+from acgpn.data import TryOnDataset
+from acgpn.data.layouts import output_name
+from acgpn.data.size import Size, format_size
+from acgpn.evaluation.evaluate import read_ids, read_rgb
+from acgpn.evaluation.ssim import ssim
+from acgpn.evaluation.synthetic import label_iou_counts, mean_iou, score_synthetic_pair, summarize_synthetic
+from acgpn.fileio import save_image, save_text, to_uint8_image
+from acgpn.inference import pair_noise
+from acgpn.nets import UNet, WarpNet
+from acgpn.nets.discriminator import init_weights
+from acgpn.pipeline import TryOnOutput, TryOnPipeline
+from acgpn.synth import generate_dataset
+from acgpn.synth.dataset import folder_paths
+
+#: Seeds of the recipe's splits and of the demo (never used for training).
+TRAIN_SEED: Final = 1
+HELD_OUT_SEED: Final = 2
+DEMO_SEED: Final = 20260
+#: The targets of the recipe (issue 10): metric -> (comparison, bound).
+TARGETS: Final = {
+    "layout_miou": (">=", 0.75),
+    "cloth_mask_iou": (">=", 0.85),
+    "warped_l1_ratio": ("<=", 0.5),
+    "ssim": (">=", 0.92),
+    "masked_l1_ratio": ("<=", 0.5),
+}
+#: Rows of the score table, in order: (key, description).
+TABLE_ROWS: Final = (
+    ("layout_miou", "layout mIoU, 14 ids (G1 + final cloth mask)"),
+    ("g1_layout_miou", "layout mIoU of G1's ids alone (cloth region 0)"),
+    ("cloth_mask_iou", "cloth-mask IoU, final mask M"),
+    ("g2_cloth_mask_iou", "cloth-mask IoU, G2 (M^S_c > 0.5)"),
+    ("warped_l1", "warped-cloth L1 in the GT cloth"),
+    ("warped_l1_no_warp", "  no-warp baseline (product image)"),
+    ("warped_l1_ratio", "  ratio warped / no-warp"),
+    ("ssim", "try-on SSIM"),
+    ("ssim_do_nothing", "  do-nothing SSIM (person image)"),
+    ("l1", "try-on L1"),
+    ("masked_l1", "clothes-and-arms L1"),
+    ("masked_l1_do_nothing", "  do-nothing"),
+    ("masked_l1_ratio", "  ratio try-on / do-nothing"),
+    ("tps_area_cv", "TPS cell-area spread (CV)"),
+    ("tps_folded_cells", "TPS folded cells (of 16)"),
+)
+SHEET_COLUMNS: Final = ("person", "cloth", "predicted layout", "warped cloth", "try-on", "ground truth")
+
+
+# ----------------------------------------------------------------------------- scoring
+def sgm_layout(out: TryOnOutput) -> torch.Tensor:
+    """SGM's whole layout (B, 1, H, W): G1's ids with the final cloth mask M as upper clothes (4)."""
+    return torch.where(out.target_cloth_mask > 0.5, torch.full_like(out.layout_ids, L.UPPER_CLOTHES), out.layout_ids)
+
+
+@dataclass
+class TryOnScores:
+    """Set-level scores, per-pair values and (optionally) the sheet panels of each pair."""
+
+    summary: dict[str, float]
+    per_pair: list[dict[str, Any]] = field(default_factory=list)
+    panels: list[list[np.ndarray]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1] on the CPU, float32."""
+    return ((x.detach().float().cpu() + 1) / 2).clamp(0, 1)
+
+
+def score_tryon(
+    pipe: TryOnPipeline,
+    root: str | Path,
+    phase: str = "test",
+    seed: int = 0,
+    batch_size: int = 8,
+    limit: int | None = None,
+    keep_panels: int = 0,
+) -> TryOnScores:
+    """Unpaired try-on on a synthetic split (``<phase>_pairs_unpaired.txt``), scored against its
+    ground truth (see the module docstring); ``keep_panels`` rows of sheet panels are kept."""
+    start = time.perf_counter()
+    root = Path(root)
+    folders = folder_paths(root, phase)
+    dataset = TryOnDataset(root, layout="viton", phase=phase, pairs=root / f"{phase}_pairs_unpaired.txt")
+    indices = list(range(len(dataset) if limit is None else min(limit, len(dataset))))
+    loader = DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=batch_size, collate_fn=default_collate)
+    scores, per_pair, panels = [], [], []
+    g1_inter, g1_union = torch.zeros(L.NUM_LABELS, dtype=torch.long), torch.zeros(L.NUM_LABELS, dtype=torch.long)
+    for batch in loader:
+        h, w = batch["image"].shape[-2:]
+        out = pipe(batch, noise=pair_noise(pipe, seed, batch["person"], batch["cloth_name"], h, w))
+        layout = sgm_layout(out).cpu()
+        for k, (person, cloth) in enumerate(zip(batch["person"], batch["cloth_name"])):
+            name = output_name(person, cloth, "")
+            reference = read_rgb(folders["gt_unpaired"] / f"{name}.jpg", "a ground-truth try-on image")
+            reference_label = read_ids(folders["gt_unpaired_label"] / f"{name}.png", "a ground-truth label map")
+            tryon, image, cloth_image = _unit(out.fake_image[k]), _unit(batch["image"][k]), _unit(batch["cloth"][k])
+            pair = score_synthetic_pair(
+                tryon, image, batch["label"][k, 0].long(), reference, reference_label, False, cloth_image,
+                layout_ids=layout[k, 0], target_cloth_mask=out.target_cloth_mask[k, 0].cpu() > 0.5,
+                g2_cloth_mask=out.cloth_mask_prob[k, 0].cpu() > 0.5, warped_cloth=_unit(out.warped_cloth[k]),
+                control_points=out.control_points[k].cpu(),
+            )  # fmt: skip
+            inter, union = label_iou_counts(out.layout_ids[k, 0].cpu(), reference_label)
+            g1_inter, g1_union = g1_inter + inter, g1_union + union
+            pair.values["ssim"] = float(ssim(tryon[None], reference[None])[0])
+            pair.values["l1"] = float((tryon - reference).abs().mean())
+            scores.append(pair)
+            per_pair.append({"person": person, "cloth": cloth, **pair.values})
+            if len(panels) < keep_panels:
+                panels.append([
+                    to_uint8_image(batch["image"][k]), to_uint8_image(batch["cloth"][k]), L.colorize(layout[k]),
+                    to_uint8_image(out.warped_cloth[k]), to_uint8_image(out.fake_image[k]),
+                    (reference.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8),
+                ])  # fmt: skip
+    summary = summarize_synthetic(scores)
+    g1 = mean_iou(g1_inter, g1_union)
+    if g1 is not None:
+        summary["g1_layout_miou"] = g1
+    summary["pairs"] = float(len(scores))
+    return TryOnScores(summary, per_pair, panels, time.perf_counter() - start)
+
+
+def passes(summary: dict[str, float]) -> dict[str, bool]:
+    """Each target of :data:`TARGETS` met or not (missing scores fail)."""
+    result = {}
+    for key, (op, bound) in TARGETS.items():
+        value = summary.get(key)
+        result[key] = value is not None and (value >= bound if op == ">=" else value <= bound)
+    return result
+
+
+def score_table(columns: dict[str, dict[str, float]]) -> str:
+    """Markdown table: one row per :data:`TABLE_ROWS` entry, one column per scored model, and the target."""
+    names = list(columns)
+    lines = ["| score | " + " | ".join(names) + " | target |", "| --- |" + " --- |" * (len(names) + 1)]
+    for key, title in TABLE_ROWS:
+        if not any(key in c for c in columns.values()):
+            continue
+        cells = []
+        for name in names:
+            value = columns[name].get(key)
+            text = "—" if value is None else (f"{value:.2f}" if key == "tps_folded_cells" else f"{value:.3f}")
+            if key in TARGETS and value is not None:
+                text += " ✓" if passes({key: value})[key] else " ✗"
+            cells.append(text)
+        target = f"{TARGETS[key][0].replace('>=', '≥').replace('<=', '≤')} {TARGETS[key][1]}" if key in TARGETS else ""
+        lines.append(f"| {title} | " + " | ".join(cells) + f" | {target} |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the sheet
+def draw_sheet(panels: Sequence[Sequence[np.ndarray]], out_png: str | Path, columns: Sequence[str] = SHEET_COLUMNS) -> Path:
+    """Tile rows of equally sized (H, W, 3) uint8 panels under a header of column titles."""
+    rows = [np.concatenate(list(row), axis=1) for row in panels]
+    width = rows[0].shape[1] // len(columns)
+    header = Image.new("RGB", (rows[0].shape[1], 16), (255, 255, 255))
+    draw = ImageDraw.Draw(header)
+    for i, title in enumerate(columns):
+        draw.text((i * width + 4, 2), title if width >= 96 else title.split()[-1][:8], fill=(0, 0, 0))
+    return save_image(out_png, np.concatenate([np.asarray(header)] + rows, axis=0))
+
+
+def run_demo(
+    out_dir: str | Path,
+    num: int = 6,
+    seed: int = DEMO_SEED,
+    size: Size = (256, 192),
+    model: str | Path = "synthetic",
+    device: str | torch.device = "cpu",
+) -> TryOnScores:
+    """Synthesise ``num`` new people and clothes into ``out_dir/data`` (``seed``: one no training
+    used), run unpaired try-on with ``model`` and write ``out_dir/tryon_sheet.png`` and
+    ``out_dir/scores.json``."""
+    out_dir = Path(out_dir)
+    data = generate_dataset(out_dir / "data", num, size, seed, "test")
+    pipe = TryOnPipeline.from_pretrained(model, device=device)
+    scores = score_tryon(pipe, data, "test", keep_panels=num)
+    draw_sheet(scores.panels, out_dir / "tryon_sheet.png")
+    save_text(out_dir / "scores.json", json.dumps({"summary": scores.summary, "per_pair": scores.per_pair}, indent=2) + "\n")
+    return scores
+
+
+# ----------------------------------------------------------------------------- the recipe
+@dataclass
+class RecipeConfig:
+    """Settings of :func:`train_synthetic` (defaults: ``make train-synthetic``)."""
+
+    out: str = "outputs/train-synthetic"
+    train_num: int = 600
+    held_out_num: int = 64
+    size: Size = (128, 96)
+    ngf: int = 8  # G1, G2, G and U's refinement U-Net
+    loc_channels: tuple[int, ...] = (8, 16, 32, 64, 128)  # U's loc-net, run at ``size``
+    batch_size: int = 8
+    lr: float = 5e-4
+    steps: dict[str, int] = field(default_factory=lambda: {"sgm": 200, "cwm": 150, "cfm": 200})
+    ablation: bool = True
+    seed: int = 0
+    threads: int | None = None  # torch intra-op threads (None: torch's default)
+
+
+def initial_nets(ngf: int, loc_channels: Sequence[int], size: Size, seed: int) -> dict[str, nn.Module]:
+    """Fresh G1, G2, U, G as :func:`acgpn.train.trainer.build_generators` makes them, with U's
+    loc-net sized for ``size`` (no resize to 256x192 before it)."""
+    torch.manual_seed(seed)
+    nets: dict[str, nn.Module] = {
+        "g1": UNet(37, 14, ngf),
+        "g2": UNet(37, 1, ngf),
+        "u": WarpNet(base_channels=ngf, loc_channels=tuple(loc_channels), loc_input_size=tuple(size)),
+        "g": UNet(24, 3, ngf),
+    }
+    for net in nets.values():
+        init_weights(net)
+    nets["u"].init_identity()
+    return nets
+
+
+def _train_stage(cfg: RecipeConfig, data: Path, run: Path, stage: str, init: Path, log: Callable[[str], None], **losses: Any) -> Path:
+    from acgpn.train import preset_config, train
+
+    base = preset_config("paper")
+    config = replace(
+        base, data=str(data), out=str(run), stage=stage, size=tuple(cfg.size), batch_size=cfg.batch_size,
+        steps=cfg.steps[stage], epochs=None, ngf=cfg.ngf, init=str(init), seed=cfg.seed, device="cpu", lr=cfg.lr,
+        save_every=10**9, log_every=10, image_every=10**9, losses=replace(base.losses, **losses),
+    )  # fmt: skip
+    result = train(config, progress=False, log=log)
+    if result.latest is None or result.interrupted:
+        raise RuntimeError(f"stage {stage} stopped early ({result.interrupted})")
+    return result.latest
+
+
+def _pipeline(folder: Path, size: Size, u_from: Path | None = None) -> TryOnPipeline:
+    pipe = TryOnPipeline.from_pretrained(folder)
+    if u_from is not None:
+        pipe.u = TryOnPipeline.from_pretrained(u_from).u
+    pipe.working_size = tuple(size)
+    return pipe
+
+
+def train_synthetic(cfg: RecipeConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The whole recipe (module docstring); returns and writes ``OUT/report.json`` and ``OUT/report.md``."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    clock: dict[str, float] = {}
+    cpu: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        w, c = time.perf_counter(), time.process_time()
+        value = fn()
+        clock[name], cpu[name] = time.perf_counter() - w, time.process_time() - c
+        log(f"[{name}] {clock[name]:.0f} s wall, {cpu[name]:.0f} s CPU")
+        return value
+
+    train_dir, test_dir = out / "data" / "train", out / "data" / "held_out"
+    timed("synthesise", lambda: (generate_dataset(train_dir, cfg.train_num, cfg.size, TRAIN_SEED, "train"),
+                                  generate_dataset(test_dir, cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test")))  # fmt: skip
+    init = out / "init"
+    TryOnPipeline(**initial_nets(cfg.ngf, cfg.loc_channels, cfg.size, cfg.seed)).save_pretrained(init)  # type: ignore[arg-type]
+    latest = init
+    for stage in ("sgm", "cwm", "cfm"):
+        latest = timed(f"train {stage}", lambda s=stage, i=latest: _train_stage(cfg, train_dir, out / "runs" / s, s, i, log))
+    model = _pipeline(latest, cfg.size)
+    model.save_pretrained(out / "model")
+    columns = {"paper (constraint on)": timed("score", lambda: score_tryon(model, test_dir)).summary}
+    if cfg.ablation:
+        sgm_latest = out / "runs" / "sgm" / "checkpoints" / "latest"
+        ablated = timed("train cwm, constraint off", lambda: _train_stage(cfg, train_dir, out / "runs" / "cwm_no_constraint", "cwm", sgm_latest, log, tps_weight=0.0))
+        columns["constraint off"] = timed("score ablation", lambda: score_tryon(_pipeline(latest, cfg.size, ablated), test_dir)).summary
+    training = sum(v for k, v in clock.items() if k.startswith("train"))
+    total = sum(clock.values())
+    report = {
+        "config": {**cfg.__dict__, "size": list(cfg.size)},
+        "scores": columns,
+        "targets_met": {name: passes(c) for name, c in columns.items()},
+        "seconds_wall": clock, "seconds_cpu": cpu, "training_seconds_wall": training, "total_seconds_wall": total,
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+    }  # fmt: skip
+    table = score_table(columns)
+    times = ", ".join(f"{k} {v:.0f} s" for k, v in clock.items())
+    text = (f"# Synthetic learning recipe\n\n{cfg.train_num} train / {cfg.held_out_num} held-out unpaired pairs at "
+            f"{format_size(cfg.size)}, ngf {cfg.ngf}, batch {cfg.batch_size}, steps {cfg.steps}.\n\n{table}\n\n"
+            f"Wall-clock: {times}; total {total:.0f} s ({torch.get_num_threads()} threads).\n")  # fmt: skip
+    save_text(out / "report.json", json.dumps(report, indent=2) + "\n")
+    save_text(out / "report.md", text)
+    log(text)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m acgpn.recipes [--out DIR] [--threads N] [--no-ablation] ...``"""
+    defaults = RecipeConfig()
+    parser = argparse.ArgumentParser(prog="python -m acgpn.recipes", description="Synthetic learning recipe (make train-synthetic).")
+    parser.add_argument("--out", default=defaults.out)
+    parser.add_argument("--train-num", type=int, default=defaults.train_num)
+    parser.add_argument("--held-out-num", type=int, default=defaults.held_out_num)
+    parser.add_argument("--ngf", type=int, default=defaults.ngf)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    for stage, steps in defaults.steps.items():
+        parser.add_argument(f"--{stage}-steps", type=int, default=steps)
+    parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    cfg = RecipeConfig(
+        out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, ngf=args.ngf, batch_size=args.batch_size,
+        lr=args.lr, steps={s: getattr(args, f"{s}_steps") for s in defaults.steps}, ablation=not args.no_ablation, threads=args.threads,
+    )  # fmt: skip
+    train_synthetic(cfg)
+
+
+if __name__ == "__main__":
+    main()
