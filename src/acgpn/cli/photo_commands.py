@@ -62,13 +62,12 @@ def tryon(
     if keep_prepared is not None:
         check_folder_target(keep_prepared)
     working, fmt, dev = _size(size), _parse_format(parse_format), resolve_device(device)
-    notes: list[str] = []  # printed once both photos are read, so that bad input is one error line
+    notes: list[str] = []  # printed once the photos and the model are read: bad input is one error line
     p = prepare_person(person, working, parse=parse, parse_format=fmt, pose=pose, log=notes.append)
     c = prepare_cloth(cloth, working, mask=cloth_mask, log=notes.append)
-    for line in notes:
-        _log(line)
     pipe, model = load_pipeline(checkpoint, dev)
-    _log(f"model: {model}")
+    for line in [*notes, f"model: {model}"]:
+        _log(line)
     batch, result = run_tryon(pipe, p, c, seed)
     photo = read_photo(person, "a person photo") if paste_back else None
     if keep_prepared is not None:

@@ -30,13 +30,19 @@ from acgpn.pipeline import TryOnOutput, TryOnPipeline
 EMBEDDED_NOTE: Final = "the embedded model (no --checkpoint given)"
 
 
+CHECKPOINT_HINT: Final = ("pass --checkpoint DIR (the official latest_net_*.pth files, or a folder written by "
+                          "save_pretrained / acgpn train)")  # fmt: skip
+
+
 def default_pipeline(device: str | torch.device = "cpu") -> TryOnPipeline:
     """The embedded synthetic-trained model (``TryOnPipeline.from_pretrained()`` without a folder)."""
     directory = inspect.signature(TryOnPipeline.from_pretrained).parameters.get("directory")
     if directory is not None and directory.default is inspect.Parameter.empty:
-        raise InputError("this install has no embedded model (acgpn/assets/synthetic); pass --checkpoint DIR "
-                         "(the official latest_net_*.pth files, or a folder written by save_pretrained / acgpn train)")  # fmt: skip
-    return TryOnPipeline.from_pretrained(device=device)  # type: ignore[call-arg]
+        raise InputError(f"this install has no embedded model; {CHECKPOINT_HINT}")
+    try:
+        return TryOnPipeline.from_pretrained(device=device)  # type: ignore[call-arg]
+    except InputError as exc:
+        raise InputError(f"the embedded model could not be loaded ({exc.message}); {CHECKPOINT_HINT}", exc.path) from None
 
 
 def load_pipeline(checkpoint: str | Path | None, device: str | torch.device = "cpu") -> tuple[TryOnPipeline, str]:
