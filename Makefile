@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench train-synthetic clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml requirements-dev.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/acgpn demo-sheet --out outputs/demo
+	$(VENV)/bin/acgpn demo --out outputs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -rs tests
+
+train-synthetic: $(STAMP)
+	$(PY) -m acgpn.recipes --out outputs/train-synthetic
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_inference.py --batch-sizes 1 4 8 --repeats 5

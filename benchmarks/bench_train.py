@@ -5,7 +5,7 @@
     python benchmarks/bench_train.py --device cuda --batch-size 8
 
 Each (size, width, stage) runs in a fresh subprocess on a small synthetic training set: one
-warm-up step, then ``--repeats`` timed steps of :meth:`acgpn.train.Trainer.train_step` (generator
+``--warmup`` steps (2), then ``--repeats`` timed steps of :meth:`acgpn.train.Trainer.train_step` (generator
 and discriminator updates, per-step noise and holes, no checkpoints or logging); medians.
 VGG is off (no weights are downloaded); with ``--vgg-weights`` the perceptual terms are included.
 """
@@ -36,13 +36,14 @@ def worker(args: argparse.Namespace) -> None:
         data = generate_dataset(Path(tmp) / "data", max(4, args.batch_size), (h, w), seed=0, phase="train")
         config = replace(
             preset_config(args.preset), data=str(data), out=str(Path(tmp) / "run"), stage=args.stage, size=(h, w),
-            ngf=args.ngf, batch_size=args.batch_size, steps=args.repeats + 1, device=args.device, amp=args.amp,
+            ngf=args.ngf, batch_size=args.batch_size, steps=args.repeats + args.warmup, device=args.device, amp=args.amp,
             vgg_weights=args.vgg_weights,
         )  # fmt: skip
         trainer = Trainer(config)
         batches = trainer.batches()
         sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
-        trainer.train_step(next(batches))  # warm-up
+        for _ in range(args.warmup):  # first steps build the kernels' primitives
+            trainer.train_step(next(batches))
         times = []
         for _ in range(args.repeats):
             batch = next(batches)
@@ -66,6 +67,7 @@ def main() -> None:
     p.add_argument("--stages", nargs="+", default=["sgm", "cwm", "cfm", "all"])
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--amp", default="off")
     p.add_argument("--threads", type=int, default=2)
@@ -86,7 +88,7 @@ def main() -> None:
         size, ngf = spec.split(":")
         for stage in args.stages:
             cmd = [sys.executable, __file__, "--worker", "--size", size, "--ngf", ngf, "--stage", stage,
-                   "--batch-size", str(args.batch_size), "--repeats", str(args.repeats), "--device", args.device,
+                   "--batch-size", str(args.batch_size), "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--device", args.device,
                    "--amp", args.amp, "--threads", str(args.threads), "--preset", args.preset]  # fmt: skip
             if args.vgg_weights:
                 cmd += ["--vgg-weights", args.vgg_weights]

@@ -139,14 +139,17 @@ def _sniff(path: Path) -> str | None:
     return "a text file" if all(c.isprintable() or c.isspace() for c in text) else "an unknown binary file"
 
 
-def read_official_file(path: str | Path) -> dict[str, Tensor]:
-    """Load one official ``.pth`` state dict on the CPU (``weights_only``), stripping ``module.``."""
+def read_state_dict(path: str | Path, expected: str = "an official ACGPN .pth state dict") -> dict[str, Tensor]:
+    """Load a ``.pth`` state dict on the CPU (``weights_only``: no code runs), stripping ``module.``.
+
+    Every way a file can be wrong (missing, text, truncated, a pickled model, other objects) is one
+    :class:`InputError` naming ``path`` and ``expected``."""
     path = Path(path)
     if not path.is_file():
-        raise InputError("file not found (expected an official ACGPN .pth checkpoint)", path)
+        raise InputError(f"file not found (expected {expected})", path)
     kind = _sniff(path)
     if kind is not None:
-        raise InputError(f"{kind}, not a PyTorch checkpoint (expected an official ACGPN .pth state dict)", path)
+        raise InputError(f"{kind}, not a PyTorch checkpoint (expected {expected})", path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -154,15 +157,20 @@ def read_official_file(path: str | Path) -> dict[str, Tensor]:
             raise InputError("a pickled model, not a state dict: save `model.state_dict()`", path) from None
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
         what = f" (it needs the Python object {found.group(1)})" if found else ""
-        raise InputError(f"not a plain state dict of tensors{what}; refused without running it", path) from None
+        raise InputError(f"not a plain state dict of tensors{what}; refused without running it (expected {expected})", path) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, IndexError, TypeError, AttributeError) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else exc.__class__.__name__
-        raise InputError(f"not a readable PyTorch checkpoint (truncated or corrupt?): {reason}", path) from None
+        raise InputError(f"not a readable PyTorch checkpoint (truncated or corrupt?): {reason} (expected {expected})", path) from None
     if isinstance(state, nn.Module):
         raise InputError("a pickled model, not a state dict: save `model.state_dict()`", path)
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()):
-        raise InputError("expected a state dict (mapping of names to tensors)", path)
+        raise InputError(f"expected a state dict (mapping of names to tensors): {expected}", path)
     return OrderedDict((k[7:] if k.startswith("module.") else k, v) for k, v in state.items())
+
+
+def read_official_file(path: str | Path) -> dict[str, Tensor]:
+    """One released ``latest_net_*.pth`` file (see :func:`read_state_dict`)."""
+    return read_state_dict(path, "an official ACGPN .pth state dict")
 
 
 def load_official(directory: str | Path) -> dict[str, nn.Module]:

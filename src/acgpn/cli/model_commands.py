@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def infer(
         data: Path = typer.Option(..., "--data", help="Dataset root."),
-        checkpoint: Path = typer.Option(..., "--checkpoint", help="Folder of latest_net_*.pth (official) or of config.json + model.safetensors."),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Folder of latest_net_*.pth (official) or of config.json + model.safetensors; default: the embedded model, trained on synthetic people only."),
         out: Path = typer.Option(..., "--out", help="Output folder (resumable)."),
         pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pair file 'person cloth' per line; default: each person with its own cloth."),
         layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
         fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in all four nets (outputs within ~1e-4, near-tie decisions may differ); --exact: official ops everywhere."),
     ) -> None:
-        """Run try-on on a dataset with official or converted checkpoints."""
+        """Run try-on on a dataset with official or converted checkpoints (default: the embedded synthetic model)."""
         from tqdm import tqdm
 
         from acgpn.data import TryOnDataset, parse_size
@@ -48,6 +48,11 @@ def register(app: typer.Typer) -> None:
         working = parse_size(size, max_pixels) if size else None
         dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=working, parse_source=parse_source, max_pixels=max_pixels)
         check_output_folder(out, dataset, save_intermediates)  # before the (slow) checkpoint load
+        if checkpoint is None:
+            from acgpn.assets import DEFAULT_MODEL, EMBEDDED, SYNTHETIC_NOTICE
+
+            typer.echo(f"no --checkpoint: using the embedded '{DEFAULT_MODEL}' model; {SYNTHETIC_NOTICE}", err=True)
+            checkpoint = EMBEDDED[DEFAULT_MODEL]
         pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from acgpn.checkpoints import read_state_dict
 from acgpn.errors import InputError
 from acgpn.evaluation.features import ImageFeatures
 
@@ -203,16 +204,9 @@ def load_inception(path: str | Path | None) -> tuple[FIDInceptionV3, bool]:
     if path is None:
         raise InputError(f"FID, KID and IS need {expected}; pass its path with --inception-weights")
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"file not found (expected {expected})", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a wrong file
-        raise InputError(f"not a PyTorch state dict ({exc.__class__.__name__}); expected {expected}", path) from None
+    state = read_state_dict(path, expected)
     net = FIDInceptionV3()
     want = {k: v.shape for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
-    if not isinstance(state, dict):
-        raise InputError(f"not a state dict; expected {expected}", path)
     have = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
     missing = sorted(set(want) - set(have))
     if missing or set(have) - set(want):

@@ -21,6 +21,7 @@ from typing import Final
 import torch
 from torch import Tensor, nn
 
+from acgpn.checkpoints import read_state_dict
 from acgpn.errors import InputError
 
 BACKBONE_FILES: Final = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}
@@ -86,15 +87,7 @@ class LPIPS(nn.Module):
 
 
 def _load(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise InputError(f"file not found (expected {what})", path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a wrong file
-        raise InputError(f"not a PyTorch state dict ({exc.__class__.__name__}); expected {what}", path) from None
-    if not isinstance(state, dict):
-        raise InputError(f"not a state dict; expected {what}", path)
-    return state
+    return read_state_dict(path, what)
 
 
 def packaged_linear_weights(net: str) -> Path | None:
