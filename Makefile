@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements-dev.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/acgpn demo --out outputs/demo
+	$(VENV)/bin/acgpn demo-tryon --out outputs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -rs tests

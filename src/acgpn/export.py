@@ -21,8 +21,11 @@ warp), run by onnxruntime's CPU and CUDA providers.
 
 from __future__ import annotations
 
+import inspect
+import io
 import json
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
@@ -33,7 +36,8 @@ from torch import Tensor, nn
 from acgpn.data.size import Size, check_size
 from acgpn.errors import InputError
 from acgpn.fileio import atomic_path
-from acgpn.modules.decisions import ThresholdDecisions
+from acgpn.modules.decisions import Decisions, GivenDecisions, ThresholdDecisions, TieAwareDecisions
+from acgpn.nets import UNet
 from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, TryOnOutput, TryOnPipeline
 from acgpn.working_size import resize_batch, resize_noise, resize_output
 
@@ -116,50 +120,65 @@ def example_inputs(batch: int, height: int, width: int, device: torch.device | s
 
 
 def _export_size(pipe: TryOnPipeline, size: Size | None) -> Size:
+    """The graph's (H, W): the model's working size if it has one, else ``size`` or the loc-net's input size."""
+    if pipe.working_size is not None:
+        working = tuple(pipe.working_size)
+        if size is not None and tuple(size) != working:
+            raise InputError(f"this model runs at its working size {working[0]}x{working[1]}; export it at that size "
+                             "(the onnxruntime backend resizes inputs of other sizes, as the torch pipeline does)")  # fmt: skip
+        return working  # type: ignore[return-value]
     if size is not None:
         return check_size(size, None, max_pixels=None)
-    if pipe.working_size is not None:
-        return tuple(pipe.working_size)  # type: ignore[return-value]
     return tuple(pipe.u.stn.tps.size)  # type: ignore[return-value]  # the loc-net's input size (256x192 official)
+
+
+def export_module(
+    module: nn.Module, inputs: tuple[Tensor, ...], input_names: Sequence[str], output_names: Sequence[str], opset: int = OPSET
+) -> Any:
+    """Trace ``module`` on ``inputs`` into an ``onnx.ModelProto`` with a dynamic dim 0 on every input and output.
+
+    Uses the TorchScript-based exporter: it turns the pipeline's ~1,500 ops into ONNX in seconds
+    (the dynamo-based one took minutes here). The module must be free of data-dependent Python
+    and host synchronisations, which :mod:`acgpn.ops` and :mod:`acgpn.modules` guarantee.
+    """
+    onnx = _require("onnx")
+    buffer = io.BytesIO()
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
+        torch.onnx.export(
+            module, inputs, buffer, input_names=list(input_names), output_names=list(output_names),
+            dynamic_axes={k: {0: "batch"} for k in (*input_names, *output_names)}, opset_version=opset, **legacy,
+        )  # fmt: skip
+    return onnx.load_model_from_string(buffer.getvalue())
 
 
 def export_onnx(pipe: TryOnPipeline, path: str | Path, size: Size | None = None, opset: int = OPSET) -> Path:
     """Write ``pipe`` (float32, its current ``fast_math`` setting) as one ONNX graph, atomically.
 
-    ``size`` (H, W): the graph's image size; default the pipeline's working size, else the warp
-    net's loc-net input size (256x192 for the released weights). The batch stays dynamic. The
-    export runs on the CPU, every U-Net level batched (the run-time CPU schedule is Python that
-    depends on the batch size; it does not change the maths).
+    The graph's image size is the pipeline's working size if it has one (the runner resizes other
+    inputs, like the pipeline), else ``size`` (H, W), by default the loc-net's input size
+    (256x192 for the released weights). The batch stays dynamic. The trace runs on the CPU in
+    float32 with every U-Net level batched (the CPU schedule is Python on the batch size; it does
+    not change the maths); ``pipe`` is returned to its device, dtype and schedule afterwards.
     """
-    _require("onnxscript")
     onnx = _require("onnx")
     height, width = _export_size(pipe, size)
     device, dtype = pipe.device, pipe.dtype
     pipe = pipe.to("cpu", torch.float32)
-    schedules = {m: m.per_sample_pixels for m in pipe.modules() if hasattr(m, "per_sample_pixels")}
+    schedules = {m: m.per_sample_pixels for m in pipe.modules() if isinstance(m, UNet)}
     saved_size, pipe.working_size = pipe.working_size, None  # the graph is at (height, width) itself
     try:
         for m in schedules:
             m.per_sample_pixels = None
-        batch = torch.export.Dim("batch", min=1)
-        example = example_inputs(2, height, width)
-        with torch.no_grad():
-            program = torch.onnx.export(
-                _Graph(pipe).eval(), example, input_names=list(GRAPH_INPUTS), output_names=list(GRAPH_OUTPUTS),
-                dynamic_shapes=tuple({0: batch} for _ in GRAPH_INPUTS), opset_version=opset, dynamo=True,
-                external_data=False, verbose=False,
-            )  # fmt: skip
+        model = export_module(_Graph(pipe).eval(), example_inputs(2, height, width), GRAPH_INPUTS, GRAPH_OUTPUTS, opset)
     finally:
         pipe.working_size = saved_size
-        for m, pixels in schedules.items():
-            m.per_sample_pixels = pixels
-        pipe.to(device, dtype)
+        pipe.to(device, dtype)  # re-applies the device's schedule
     record = {
         "format": FORMAT_VERSION, "size": [height, width], "noise_probability": pipe.noise_probability,
-        "align_corners": pipe.align_corners, "working_size": None if saved_size is None else list(saved_size),
-        "inputs": list(GRAPH_INPUTS), "outputs": list(GRAPH_OUTPUTS), "opset": opset,
+        "align_corners": pipe.align_corners, "inputs": list(GRAPH_INPUTS), "outputs": list(GRAPH_OUTPUTS), "opset": opset,
     }  # fmt: skip
-    model = program.model_proto
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(record)
     path = Path(path)
@@ -193,6 +212,8 @@ class OnnxPipeline:
     def __init__(self, path: str | Path, device: str | torch.device = "cpu", threads: int | None = None) -> None:
         ort = _require("onnxruntime")
         path = Path(path)
+        if path.is_dir():
+            raise InputError("is a folder; the onnxruntime backend expects an .onnx file written by acgpn export", path)
         if not path.is_file():
             raise InputError("file not found (expected an ONNX model written by acgpn export)", path)
         self.device = torch.device(device)
@@ -228,18 +249,44 @@ class OnnxPipeline:
         batch: Mapping[str, Tensor],
         generator: torch.Generator | None = None,
         noise: Mapping[str, Tensor] | None = None,
-        decisions: PartialDecisions | None = None,
+        decisions: Decisions | None = None,
     ) -> TryOnOutput:
-        """One forward pass; ``decisions`` may force decision maps (see :class:`PartialDecisions`)."""
+        """One forward pass; ``decisions``: see :func:`decision_maps`."""
         size = tuple(batch["image"].shape[-2:])
         if size != tuple(self.working_size):
             small = self(resize_batch(batch, self.working_size), generator, resize_noise(noise, self.working_size), decisions)
             return resize_output(small, size)
         b, _, h, w = batch["image"].shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
-        undecided = torch.full((b, 1, h, w), UNDECIDED)
-        given = (undecided, undecided) if decisions is None else (decisions.given_layout_ids, decisions.given_cloth_mask)
-        tensors = [batch[k] for k in INPUT_KEYS] + [z[k] for k in NOISE_KEYS] + list(given)
+        tensors = [batch[k] for k in INPUT_KEYS] + [z[k] for k in NOISE_KEYS] + list(decision_maps(decisions, b, h, w))
         feed = {name: t.detach().to("cpu", torch.float32).contiguous().numpy() for name, t in zip(GRAPH_INPUTS, tensors)}
         outputs = self.session.run(list(GRAPH_OUTPUTS), feed)
-        return TryOnOutput(**{name: torch.from_numpy(o) for name, o in zip(GRAPH_OUTPUTS, outputs)})
+        out = TryOnOutput(**{name: torch.from_numpy(o) for name, o in zip(GRAPH_OUTPUTS, outputs)})
+        if isinstance(decisions, TieAwareDecisions):  # count ties / violations on the graph's own probabilities
+            decisions.layout_ids(out.layout_prob)
+            decisions.predicted_cloth_mask(out.cloth_mask_prob)
+        return out
+
+
+def decision_maps(decisions: Decisions | None, batch: int, height: int, width: int) -> tuple[Tensor, Tensor]:
+    """The graph's two decision inputs for a :class:`~acgpn.modules.decisions.Decisions` policy.
+
+    The graph decides by the official rules where a map is ``-1``. :class:`PartialDecisions` and
+    :class:`~acgpn.modules.decisions.GivenDecisions` pass their maps; a
+    :class:`~acgpn.modules.decisions.TieAwareDecisions` forces its reference decisions everywhere,
+    and the runner then lets it compare them with the graph's own probabilities (ties resolved,
+    violations counted), which gives the same outputs as deciding tie-aware inside the graph
+    whenever no decision differs beyond the tie margin.
+    """
+    undecided = torch.full((batch, 1, height, width), UNDECIDED)
+    if decisions is None or type(decisions) is ThresholdDecisions:
+        return undecided, undecided
+    if isinstance(decisions, PartialDecisions):
+        return decisions.given_layout_ids.cpu(), decisions.given_cloth_mask.cpu()
+    if isinstance(decisions, GivenDecisions):
+        given = decisions.given_layout_ids, decisions.given_predicted_cloth_mask
+    elif isinstance(decisions, TieAwareDecisions):
+        given = decisions.reference_layout_ids, decisions.reference_predicted_cloth_mask
+    else:
+        raise TypeError(f"the onnxruntime backend cannot run decisions of type {type(decisions).__name__}")
+    return tuple(undecided if g is None else g.to("cpu", torch.float32) for g in given)  # type: ignore[return-value]

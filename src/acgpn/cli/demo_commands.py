@@ -1,4 +1,4 @@
-"""``acgpn demo``: unpaired try-on of new synthetic people with the embedded model (``make demo``)."""
+"""``acgpn demo-tryon``: unpaired try-on of new synthetic people with the embedded model (``make demo``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``demo``."""
+    """Add ``demo-tryon``."""
 
-    @app.command("demo")
-    def demo(
+    @app.command("demo-tryon")
+    def demo_tryon(
         out: Path = typer.Option(Path("outputs/demo"), "--out", help="Output folder: data/, tryon_sheet.png, scores.json."),
         num: int = typer.Option(6, "--num", min=2, help="Number of new synthetic people (rows of the sheet)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Synthesis seed (default: one no training used)."),

@@ -36,7 +36,7 @@ def _root() -> None:
 
 def _register_all() -> None:
     from acgpn.cli import data_commands, model_commands, synth_commands, train_commands
-    from acgpn.cli import demo_commands, eval_commands, photo_commands
+    from acgpn.cli import demo_commands, eval_commands, export_commands, photo_commands
 
     synth_commands.register(app)
     data_commands.register(app)
@@ -45,6 +45,7 @@ def _register_all() -> None:
     eval_commands.register(app)
     photo_commands.register(app)
     demo_commands.register(app)
+    export_commands.register(app)
 
 
 _register_all()

@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         align_corners: Optional[bool] = typer.Option(None, "--align-corners/--no-align-corners", help="grid_sample convention of the warp (default: the checkpoint's; official: no)."),
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
         fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in all four nets (outputs within ~1e-4, near-tie decisions may differ); --exact: official ops everywhere."),
+        backend: str = typer.Option("torch", "--backend", help="torch | onnxruntime (then --checkpoint is a file written by acgpn export)."),
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints (default: the embedded synthetic model)."""
         from tqdm import tqdm
@@ -48,12 +49,21 @@ def register(app: typer.Typer) -> None:
         working = parse_size(size, max_pixels) if size else None
         dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=working, parse_source=parse_source, max_pixels=max_pixels)
         check_output_folder(out, dataset, save_intermediates)  # before the (slow) checkpoint load
+        if backend not in ("torch", "onnxruntime") or (backend == "onnxruntime" and checkpoint is None):
+            from acgpn.errors import InputError
+
+            raise InputError(f"--backend {backend}: expected torch, or onnxruntime with --checkpoint FILE.onnx (written by acgpn export)")
         if checkpoint is None:
             from acgpn.assets import DEFAULT_MODEL, EMBEDDED, SYNTHETIC_NOTICE
 
             typer.echo(f"no --checkpoint: using the embedded '{DEFAULT_MODEL}' model; {SYNTHETIC_NOTICE}", err=True)
             checkpoint = EMBEDDED[DEFAULT_MODEL]
-        pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
+        if backend == "onnxruntime":
+            from acgpn.export import OnnxPipeline
+
+            pipe = OnnxPipeline(checkpoint, device=dev)
+        else:
+            pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,
             progress=lambda it: tqdm(it, desc="try-on", unit="batch"),

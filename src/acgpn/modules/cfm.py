@@ -77,10 +77,14 @@ def compose(image: Tensor, label: Tensor, layout_ids: Tensor, predicted_cloth_ma
     return Composition(target_cloth_mask, final_label, occlusion, body_image)
 
 
+def fusion_inputs(body_image: Tensor, final_label: Tensor, refined_cloth: Tensor, skin: Tensor, noise: Tensor) -> Tensor:
+    """The input of G: ``[I_w, onehot(M^C_w), T^R_c, skin planes, z]`` -> (B, 3 + 14 + 3 + 3 + 1 = 24, H, W)."""
+    planes = skin[:, :, None, None].expand(-1, -1, *body_image.shape[-2:])
+    return torch.cat([body_image, one_hot(final_label, L.NUM_LABELS), refined_cloth, planes, noise], dim=1)
+
+
 def content_fusion(
     g: nn.Module, body_image: Tensor, final_label: Tensor, refined_cloth: Tensor, skin: Tensor, noise: Tensor
 ) -> Tensor:
     """Step IV: ``tanh(G([I_w, onehot(M^C_w), T^R_c, skin planes, z]))`` -> try-on image I^S."""
-    planes = skin[:, :, None, None].expand(-1, -1, *body_image.shape[-2:])
-    x = torch.cat([body_image, one_hot(final_label, L.NUM_LABELS), refined_cloth, planes, noise], dim=1)
-    return torch.tanh(g(x))
+    return torch.tanh(g(fusion_inputs(body_image, final_label, refined_cloth, skin, noise)))

@@ -39,20 +39,24 @@ class SemanticLayout:
     cloth_mask_prob: Tensor  # (B, 1, H, W) sigmoid(G2): M^S_c
 
 
+def generator_inputs(product_mask: Tensor, masked_cloth: Tensor, label_ids: Tensor, pose: Tensor, noise: Tensor) -> Tensor:
+    """The input of G1 (``label_ids`` = M^F) and of G2 (``label_ids`` = M^S_w):
+    ``[E, T_c, onehot(ids), M_p, z]`` -> (B, 1 + 3 + 14 + 18 + 1 = 37, H, W)."""
+    return torch.cat([product_mask, masked_cloth, one_hot(label_ids, L.NUM_LABELS), pose, noise], dim=1)
+
+
 def predict_layout(
     g1: nn.Module, product_mask: Tensor, masked_cloth: Tensor, fused_label: Tensor, pose: Tensor, noise: Tensor
 ) -> Tensor:
     """G1: ``[E, T_c, onehot(M^F), M_p, z]`` -> per-channel sigmoid probabilities (B, 14, H, W)."""
-    x = torch.cat([product_mask, masked_cloth, one_hot(fused_label, L.NUM_LABELS), pose, noise], dim=1)
-    return torch.sigmoid(g1(x))
+    return torch.sigmoid(g1(generator_inputs(product_mask, masked_cloth, fused_label, pose, noise)))
 
 
 def predict_cloth_mask(
     g2: nn.Module, product_mask: Tensor, masked_cloth: Tensor, layout_ids: Tensor, pose: Tensor, noise: Tensor
 ) -> Tensor:
     """G2: ``[E, T_c, onehot(M^S_w), M_p, z]`` -> warped-cloth mask probability (B, 1, H, W)."""
-    x = torch.cat([product_mask, masked_cloth, one_hot(layout_ids, L.NUM_LABELS), pose, noise], dim=1)
-    return torch.sigmoid(g2(x))
+    return torch.sigmoid(g2(generator_inputs(product_mask, masked_cloth, layout_ids, pose, noise)))
 
 
 def semantic_generation(

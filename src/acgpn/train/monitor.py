@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from acgpn import labels as L
-from acgpn.fileio import save_image, save_text, to_uint8_image
+from acgpn.fileio import save_text, to_uint8_image
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -90,7 +90,3 @@ def image_grid(pipe: torch.nn.Module, batch: Mapping[str, Tensor], generator: to
         ]
         lines.append(np.concatenate(panels, axis=1))
     return np.concatenate(lines, axis=0)
-
-
-def save_grid(path: Path, grid: np.ndarray) -> Path:
-    return save_image(path, grid)

@@ -129,7 +129,7 @@ class GeneratorStep(nn.Module):
         # ---------------------------------------------------------- step I (SGM): G1 then G2
         if self._run("g1") or need_sgm_predictions:
             fused = sgm.fused_body_mask(x.label)
-            g1_in = torch.cat([x.product_mask, x.masked_cloth, one_hot(fused, L.NUM_LABELS), x.pose, noise["g1"]], 1)
+            g1_in = sgm.generator_inputs(x.product_mask, x.masked_cloth, fused, x.pose, noise["g1"])
             with torch.set_grad_enabled(torch.is_grad_enabled() and self._run("g1")):
                 g1_logits = self.g1(g1_in)
             layout_prob = torch.sigmoid(g1_logits)
@@ -141,7 +141,7 @@ class GeneratorStep(nn.Module):
             if not self.teacher:
                 layout_ids = ThresholdDecisions().layout_ids(layout_prob.detach())
         if self._run("g2") or need_sgm_predictions:
-            g2_in = torch.cat([x.product_mask, x.masked_cloth, one_hot(layout_ids, L.NUM_LABELS), x.pose, noise["g2"]], 1)
+            g2_in = sgm.generator_inputs(x.product_mask, x.masked_cloth, layout_ids, x.pose, noise["g2"])
             with torch.set_grad_enabled(torch.is_grad_enabled() and self._run("g2")):
                 g2_logits = self.g2(g2_in)
             cloth_mask_prob = torch.sigmoid(g2_logits)
@@ -202,8 +202,7 @@ class GeneratorStep(nn.Module):
             else:
                 assert composition is not None and refined is not None
                 body_image, g_label, g_cloth = composition.body_image, composition.final_label, refined
-            planes = skin[:, :, None, None].expand(-1, -1, *x.image.shape[-2:])
-            g_in = torch.cat([body_image, one_hot(g_label, L.NUM_LABELS), g_cloth, planes, noise["g"]], 1).detach()
+            g_in = cfm.fusion_inputs(body_image, g_label, g_cloth, skin, noise["g"]).detach()
             fake = torch.tanh(self.g(g_in))
             judged = fake * (1 - x.person_cloth_mask) + x.person_cloth if w.paste_back else fake
             add("fusion_l1", losses.fusion_l1(fake, x.image), w.fusion_l1)
