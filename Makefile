@@ -25,7 +25,7 @@ train-synthetic: $(STAMP)
 	$(PY) -m acgpn.recipes --out outputs/train-synthetic
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_inference.py --batch-sizes 1 4 8 --repeats 5
+	$(PY) benchmarks/bench_inference.py $(if $(OFFICIAL),--official $(OFFICIAL)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache

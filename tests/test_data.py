@@ -1,4 +1,4 @@
-"""Layout readers, pair files, resizing and batching (``acgpn.data``)."""
+"""DatasetLayout readers, pair files, resizing and batching (``acgpn.data``)."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def three_layouts(viton_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_three_readers_return_identical_tensors(three_layouts: dict[str, Path]) -> None:
-    sets = {name: TryOnDataset(root, layout=name) for name, root in three_layouts.items()}
+    sets = {name: TryOnDataset(root, dataset_layout=name) for name, root in three_layouts.items()}
     assert len({len(d) for d in sets.values()}) == 1
     assert sets["cpvton"].parse_source == "lip" and sets["vitonhd"].parse_source == "cihp"
     for i in range(len(sets["viton"])):
@@ -176,7 +176,7 @@ def test_three_readers_unpaired_pair_files(three_layouts: dict[str, Path], tmp_p
         "cpvton": write_pairs(tmp_path / "c.txt", viton_pairs),
         "vitonhd": write_pairs(tmp_path / "h.txt", hd_pairs),
     }
-    sets = {n: TryOnDataset(three_layouts[n], layout=n, pairs=files[n]) for n in files}
+    sets = {n: TryOnDataset(three_layouts[n], dataset_layout=n, pairs=files[n]) for n in files}
     for i in range(len(viton_pairs)):
         assert sets["viton"][i]["cloth_name"] == clothes[i]
         assert_same(sets["viton"][i], sets["cpvton"][i])
@@ -187,21 +187,21 @@ def test_vitonhd_falls_back_to_image_parse(three_layouts: dict[str, Path], tmp_p
     root = tmp_path / "hd"
     shutil.copytree(three_layouts["vitonhd"], root)
     (root / "test/image-parse-v3").rename(root / "test/image-parse")
-    ds = TryOnDataset(root, layout="vitonhd")
+    ds = TryOnDataset(root, dataset_layout="vitonhd")
     assert ds.folders["label"].name == "image-parse"
     assert_same(ds[0], TryOnDataset(three_layouts["viton"])[0])
 
 
 def test_parse_source_option(three_layouts: dict[str, Path]) -> None:
     # LIP ids read as ACGPN ids: 3 (glove), 14..19 are rejected, naming the label file
-    ds = TryOnDataset(three_layouts["cpvton"], layout="cpvton", parse_source="acgpn")
+    ds = TryOnDataset(three_layouts["cpvton"], dataset_layout="cpvton", parse_source="acgpn")
     with pytest.raises(InputError, match=r"image-parse/.*\.png: label ids \[.*\] are not ACGPN ids"):
         for i in range(len(ds)):
             ds[i]
     with pytest.raises(InputError, match="unknown parse_source"):
-        TryOnDataset(three_layouts["cpvton"], layout="cpvton", parse_source="pascal")
+        TryOnDataset(three_layouts["cpvton"], dataset_layout="cpvton", parse_source="pascal")
     with pytest.raises(InputError, match="unknown layout"):
-        TryOnDataset(three_layouts["cpvton"], layout="deepfashion")
+        TryOnDataset(three_layouts["cpvton"], dataset_layout="deepfashion")
 
 
 # ---------------------------------------------------------------------------------- pairs

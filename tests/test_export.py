@@ -187,3 +187,39 @@ def _with_working_size(tmp_path: Path) -> Path:
     pipe = small_pipeline()
     pipe.working_size = (128, 96)
     return pipe.save_pretrained(tmp_path / "sized")
+
+
+# ----------------------------------------------------------------------------- speed options
+def test_channels_last_keeps_the_outputs_tie_aware(one_thread: None) -> None:
+    """channels_last (acgpn.speed) against float32 eager: parity-step-7 tolerances."""
+    import copy
+
+    from acgpn.speed import MIN_PSNR, TIE_MARGIN, apply_speed_options
+    from test_pipeline import random_batch
+
+    pipe = small_pipeline()
+    batch = random_batch(2, 128, 96)
+    noise = pipe.sample_noise(2, 128, 96, torch.Generator().manual_seed(0))
+    ref = pipe(batch, noise=noise)
+    fast = copy.deepcopy(pipe)
+    assert apply_speed_options(fast, channels_last=True) == []
+    assert fast.g1.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)
+    decisions = TieAwareDecisions(ref.layout_ids, ref.predicted_cloth_mask, tie_margin=TIE_MARGIN)
+    out = fast(batch, noise=noise, decisions=decisions)
+    assert decisions.violations == 0
+    assert psnr(out.fake_image, ref.fake_image) >= MIN_PSNR
+
+
+def test_autocast_falls_back_with_a_message_where_the_device_lacks_it() -> None:
+    from acgpn.speed import cpu_supports_bf16, resolve_autocast
+
+    dtype, note = resolve_autocast("bf16", torch.device("cpu"))
+    if cpu_supports_bf16():
+        assert dtype == torch.bfloat16 and note is None
+    else:
+        assert dtype is None and "AVX512-BF16" in note
+    dtype, note = resolve_autocast("fp16", torch.device("cpu"))
+    assert dtype is None and "GPU" in note
+    assert resolve_autocast(None, torch.device("cpu")) == (None, None)
+    with pytest.raises(ValueError):
+        resolve_autocast("int8", torch.device("cpu"))

@@ -157,10 +157,10 @@ def test_all_faults_found_in_one_pass(data: Path) -> None:
 
 
 def test_other_layouts_and_missing_root(data: Path, tmp_path: Path) -> None:
-    problems = validate_dataset(data, layout="cpvton")
+    problems = validate_dataset(data, dataset_layout="cpvton")
     assert len(problems) == 5 and all("missing cpvton folder" in p for p in problems)
     assert any("test/image-parse" in p for p in problems)
-    problems = validate_dataset(data, layout="vitonhd")
+    problems = validate_dataset(data, dataset_layout="vitonhd")
     assert any("test/image-parse-v3" in p for p in problems)  # names the preferred folder
     assert any("test/openpose_json" in p for p in problems)
     assert validate_dataset(tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: dataset root folder not found"]

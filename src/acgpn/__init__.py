@@ -1,6 +1,6 @@
 """acgpn: ACGPN virtual try-on (Yang et al., CVPR 2020) in modern, device-agnostic PyTorch.
 
-Layout follows the paper's Figure 2: ``modules.sgm`` (step I), ``modules.cwm`` (step II),
+DatasetLayout follows the paper's Figure 2: ``modules.sgm`` (step I), ``modules.cwm`` (step II),
 ``modules.cfm`` (steps III and IV), chained by ``pipeline.TryOnPipeline``.
 """
 

@@ -39,7 +39,8 @@ from acgpn.data.layouts import output_name
 from acgpn.data.pairs import Pair, output_clashes
 from acgpn.data.size import Size
 from acgpn.errors import InputError
-from acgpn.fileio import check_folder_target, folder_lock, remove_stale_temps, save_image, save_text, to_uint8_image
+from acgpn.distributed import Shard, together, writer_section
+from acgpn.fileio import check_folder_target, save_image, save_text, to_uint8_image
 from acgpn.labels import colorize
 from acgpn.pipeline import NOISE_KEYS, TryOnOutput, TryOnPipeline
 
@@ -195,16 +196,23 @@ def run_inference(
     intermediates: bool = False,
     num_workers: int = 0,
     progress: Callable[[Iterable], Iterable] | None = None,
+    shard: Shard | None = None,
 ) -> InferenceReport:
-    """Try on every pair of ``dataset`` into ``out_dir`` (see the module docstring for the order)."""
+    """Try on every pair of ``dataset`` into ``out_dir`` (see the module docstring for the order).
+
+    ``shard`` (under torchrun, :func:`acgpn.distributed.join`): this process runs its share of the
+    pending pairs; the report then counts this rank's writes (:meth:`~acgpn.distributed.Shard.finish` merges them).
+    """
     out_dir = Path(out_dir)
     check_output_folder(out_dir, dataset, intermediates)
     jobs = plan_outputs(dataset.pairs, dataset.folders)
     pending = [(i, name) for i, name in jobs if not is_complete(out_dir, name, dataset.size, intermediates)]
-    for batch in _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _check_collate):
-        _raise_failure(batch)  # every input is read once before anything is written
-    with folder_lock(out_dir, "acgpn infer"):
-        remove_stale_temps(out_dir)
+    if shard is not None:
+        pending = shard.select(pending)
+    with together(shard):  # under torchrun: bad input on any rank stops all before anything is written
+        for batch in _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _check_collate):
+            _raise_failure(batch)  # every input is read once before anything is written
+    with writer_section(out_dir, shard, "acgpn infer"):  # the folder's lock; stale temporaries removed
         pending = [(i, name) for i, name in pending if not is_complete(out_dir, name, dataset.size, intermediates)]
         loader = _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _collate)
         for batch in progress(loader) if progress else loader:

@@ -120,7 +120,7 @@ def score_tryon(
     start = time.perf_counter()
     root = Path(root)
     folders = folder_paths(root, phase)
-    dataset = TryOnDataset(root, layout="viton", phase=phase, pairs=root / f"{phase}_pairs_unpaired.txt")
+    dataset = TryOnDataset(root, dataset_layout="viton", phase=phase, pairs=root / f"{phase}_pairs_unpaired.txt")
     indices = list(range(len(dataset) if limit is None else min(limit, len(dataset))))
     loader = DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=batch_size, collate_fn=default_collate)
     scores, per_pair, panels = [], [], []

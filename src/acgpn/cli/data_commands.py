@@ -35,7 +35,7 @@ class ParseSource(str, Enum):
 
 def validate(
     root: Annotated[Path, typer.Argument(metavar="DIR", help="Dataset root folder.")],
-    layout: Annotated[LayoutName, typer.Option(help="Folder layout.")] = LayoutName.viton,
+    dataset_layout: Annotated[LayoutName, typer.Option("--layout", help="Folder layout.")] = LayoutName.viton,
     phase: Annotated[str, typer.Option(help="Phase: folder prefix (test, train, ...).")] = "test",
     pairs: Annotated[
         Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
@@ -47,7 +47,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check a dataset: print every problem and warning (one line each), then a summary; exit 2 on problems."""
-    report = inspect_dataset(root, layout.value, phase, pairs, None if parse_source is None else parse_source.value)
+    report = inspect_dataset(root, dataset_layout.value, phase, pairs, None if parse_source is None else parse_source.value)
     for line in report.problems:
         typer.echo(f"error: {line}", err=True)
     for line in report.warnings:

@@ -23,7 +23,7 @@ def _thresholds(text: str) -> tuple[float, float]:
     return check_thresholds(values)
 
 
-def _protocol_pairs(protocol: str, data: Path, layout: str, phase: str, pairs: Optional[Path]) -> Path | list[tuple[str, str]]:
+def _protocol_pairs(protocol: str, data: Path, dataset_layout: str, phase: str, pairs: Optional[Path]) -> Path | list[tuple[str, str]]:
     """The pairs of a protocol: paired -> every person with its own cloth; unpaired -> the pair file
     (on synthetic data ``<phase>_pairs_unpaired.txt`` by default)."""
     from acgpn.data import paired_list
@@ -31,7 +31,7 @@ def _protocol_pairs(protocol: str, data: Path, layout: str, phase: str, pairs: O
     if pairs is not None:
         return pairs
     if protocol == "paired":
-        return paired_list(data, layout, phase)
+        return paired_list(data, dataset_layout, phase)
     default = data / f"{phase}_pairs_unpaired.txt"
     if default.is_file():
         return default
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Option(..., "--data", help="Dataset root."),
         pred: Optional[Path] = typer.Option(None, "--pred", help="acgpn infer output folder (<person>__<cloth>.png); with --checkpoint it is written first."),
         pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pair file; default: every prediction in --pred (or the protocol's pairs)."),
-        layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
+        dataset_layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
         phase: str = typer.Option("test", "--phase"),
         metrics: Optional[str] = typer.Option(None, "--metrics", help="Comma list of ssim,l1,lpips,fid,kid,is,synthetic (or masked_l1,layout_miou,cloth_mask_iou,g2_cloth_mask_iou,warped_l1,tps). Default: ssim,l1 + those whose weights are given + synthetic scores on synthetic data."),
         out: Path = typer.Option(Path("report.json"), "--out", help="report.json path."),
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         if protocol is not None:
             if protocol not in PROTOCOLS:
                 raise InputError(f"--protocol must be paired or unpaired, got {protocol!r}")
-            chosen_pairs = _protocol_pairs(protocol, data, layout, phase, pairs)
+            chosen_pairs = _protocol_pairs(protocol, data, dataset_layout, phase, pairs)
             if names is None:
                 names = ["ssim", "l1"] + ["lpips"] * (lpips_weights is not None)
                 if protocol == "unpaired":
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
             from acgpn.inference import run_inference
             from acgpn.pipeline import TryOnPipeline
 
-            dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=chosen_pairs)
+            dataset = TryOnDataset(data, dataset_layout=dataset_layout, phase=phase, pairs=chosen_pairs)
             pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev)
             done = run_inference(pipe, dataset, pred, batch_size=batch_size, seed=seed, intermediates=is_synth_dir(data),
                                  progress=lambda it: tqdm(it, desc="try-on", unit="batch", disable=None))  # fmt: skip
@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
 
             lpips_net = load_lpips(lpips_weights).to(dev)
         result = evaluate(
-            pred, data, layout=layout, phase=phase, pairs=chosen_pairs, metrics=names, feature_net=feature_net,
+            pred, data, dataset_layout=dataset_layout, phase=phase, pairs=chosen_pairs, metrics=names, feature_net=feature_net,
             lpips_net=lpips_net, levels_dir=levels, batch_size=batch_size, progress=lambda it: tqdm(it, desc="score", unit="pair", disable=None),
         )  # fmt: skip
         if feature_net is not None:
@@ -127,14 +127,14 @@ def register(app: typer.Typer) -> None:
     def difficulty(
         data: Path = typer.Option(..., "--data", help="Dataset root."),
         out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: <data>/<phase>_difficulty, where acgpn eval looks)."),
-        layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
+        dataset_layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
         phase: str = typer.Option("test", "--phase"),
         thresholds: Optional[str] = typer.Option(None, "--thresholds", help="T1,T2: hard if C < T1, easy if C >= T2 (default: terciles)."),
     ) -> None:
         """Split the persons into easy / medium / hard by C (paper §4); writes easy.txt, medium.txt, hard.txt."""
         from acgpn.evaluation.difficulty import dataset_difficulty, default_levels_dir, write_levels
 
-        levels = dataset_difficulty(data, layout, phase, _thresholds(thresholds) if thresholds else None)
+        levels = dataset_difficulty(data, dataset_layout, phase, _thresholds(thresholds) if thresholds else None)
         folder = out if out is not None else default_levels_dir(data, phase)
         write_levels(folder, levels)
         summary = levels.summary()

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Folder of latest_net_*.pth (official) or of config.json + model.safetensors; default: the embedded model, trained on synthetic people only."),
         out: Path = typer.Option(..., "--out", help="Output folder (resumable)."),
         pairs: Optional[Path] = typer.Option(None, "--pairs", help="Pair file 'person cloth' per line; default: each person with its own cloth."),
-        layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
+        dataset_layout: str = typer.Option("viton", "--layout", help="viton | cpvton | vitonhd"),
         phase: str = typer.Option("test", "--phase"),
         parse_source: Optional[str] = typer.Option(None, "--parse-source", help="Label ids stored as acgpn | lip | cihp | atr (default: per layout)."),
         size: Optional[str] = typer.Option(None, "--size", help="Working size HxW, multiples of 16 (default: the images' own); images are resized once."),
@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
         fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in all four nets (outputs within ~1e-4, near-tie decisions may differ); --exact: official ops everywhere."),
         backend: str = typer.Option("torch", "--backend", help="torch | onnxruntime (then --checkpoint is a file written by acgpn export)."),
+        channels_last: bool = typer.Option(False, "--channels-last", help="Nets in NHWC layout (torch backend; see acgpn.speed)."),
+        autocast: Optional[str] = typer.Option(None, "--autocast", help="bf16 | fp16: nets under autocast where the device supports it, else float32 with a note (torch backend)."),
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints (default: the embedded synthetic model)."""
         from tqdm import tqdm
@@ -42,12 +44,16 @@ def register(app: typer.Typer) -> None:
         from acgpn.pipeline import TryOnPipeline
 
         dev = resolve_device(device)
+        from acgpn.distributed import join
+
+        shard = join(dev)  # under torchrun: this rank's share of the pairs, on cuda:LOCAL_RANK for CUDA
+        dev = shard.device if shard is not None else dev
         if dev.type == "cpu":
             from acgpn.runtime import tune_cpu_allocator
 
             tune_cpu_allocator()
         working = parse_size(size, max_pixels) if size else None
-        dataset = TryOnDataset(data, layout=layout, phase=phase, pairs=pairs, size=working, parse_source=parse_source, max_pixels=max_pixels)
+        dataset = TryOnDataset(data, dataset_layout=dataset_layout, phase=phase, pairs=pairs, size=working, parse_source=parse_source, max_pixels=max_pixels)
         check_output_folder(out, dataset, save_intermediates)  # before the (slow) checkpoint load
         if backend not in ("torch", "onnxruntime") or (backend == "onnxruntime" and checkpoint is None):
             from acgpn.errors import InputError
@@ -64,10 +70,20 @@ def register(app: typer.Typer) -> None:
             pipe = OnnxPipeline(checkpoint, device=dev)
         else:
             pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
+            if channels_last or autocast:
+                from acgpn.speed import apply_speed_options
+
+                for note in apply_speed_options(pipe, channels_last=channels_last, autocast=autocast):
+                    typer.echo(f"note: {note}", err=True)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,
-            progress=lambda it: tqdm(it, desc="try-on", unit="batch"),
+            progress=lambda it: tqdm(it, desc="try-on" if shard is None else f"try-on rank {shard.info.rank}", unit="batch"),
+            shard=shard,
         )  # fmt: skip
+        if shard is not None:
+            report = shard.finish(report, out)  # rank 0 writes the merged summary.json
+            if not shard.is_main:
+                return
         typer.echo(f"{report.written} written, {report.skipped} already done, {report.total} pairs -> {out}")
 
     @app.command()

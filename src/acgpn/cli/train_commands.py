@@ -23,7 +23,7 @@ SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
 def train(
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset root (needs the <phase>_* folders, phase 'train')."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder: config.json, metrics.jsonl, checkpoints/, images/, tensorboard/."),
-    layout: Optional[str] = typer.Option(None, "--layout", help="viton | cpvton | vitonhd"),
+    dataset_layout: Optional[str] = typer.Option(None, "--layout", help="viton | cpvton | vitonhd"),
     stage: Optional[str] = typer.Option(None, "--stage", help="sgm (G1+G2) | cwm (U) | cfm (G) | all (joint)."),
     inputs: Optional[str] = typer.Option(None, "--inputs", help="Between stages: teacher (ground truth, official) | predicted (own outputs)."),
     size: Optional[str] = typer.Option(None, "--size", help="Working size HxW, multiples of 16 (default: the images' own)."),
@@ -65,7 +65,7 @@ def train(
     if config_file is not None:
         config = load_config_file(config_file, config)
     flags = {
-        "data": str(data), "out": str(out), "dataset_layout": layout, "stage": stage, "inputs": inputs,
+        "data": str(data), "out": str(out), "dataset_layout": dataset_layout, "stage": stage, "inputs": inputs,
         "size": parse_size(size) if size else None, "batch_size": batch_size, "steps": steps, "epochs": epochs,
         "ngf": ngf, "ndf": ndf, "init": str(init) if init else None, "seed": seed, "device": device, "amp": amp,
         "vgg_weights": str(vgg_weights) if vgg_weights else None, "lr": lr, "save_every": save_every,

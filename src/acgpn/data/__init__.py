@@ -1,7 +1,7 @@
 """Files -> samples: the sample structure and its builder, layouts, pair files, sizes, validation."""
 
 from acgpn.data.dataset import TryOnDataset
-from acgpn.data.layouts import LAYOUTS, PARSE_SOURCES, Layout, get_layout, output_name
+from acgpn.data.layouts import LAYOUTS, PARSE_SOURCES, DatasetLayout, get_layout, output_name
 from acgpn.data.pairs import format_pairs, paired_list, read_pairs
 from acgpn.data.sample import SAMPLE_TENSOR_KEYS, Sample, build_sample
 from acgpn.data.size import MAX_WORKING_PIXELS, check_size, parse_size
@@ -13,7 +13,7 @@ __all__ = [
     "PARSE_SOURCES",
     "SAMPLE_TENSOR_KEYS",
     "DatasetReport",
-    "Layout",
+    "DatasetLayout",
     "Sample",
     "TryOnDataset",
     "build_sample",

@@ -42,7 +42,7 @@ class TryOnDataset(Dataset):
 
     Args:
         root: dataset root folder.
-        layout: ``"viton"`` (ACGPN-VITON), ``"cpvton"`` or ``"vitonhd"``.
+        dataset_layout: ``"viton"`` (ACGPN-VITON), ``"cpvton"`` or ``"vitonhd"``.
         phase: ``"test"``, ``"train"``, ...
         pairs: pair file path, or a sequence of ``(person, cloth)`` file names; ``None``: paired.
         size: working size (H, W), multiples of 16; ``None``: the first person image's size.
@@ -54,7 +54,7 @@ class TryOnDataset(Dataset):
     def __init__(
         self,
         root: str | Path,
-        layout: str = "viton",
+        dataset_layout: str = "viton",
         phase: str = "test",
         pairs: str | Path | Sequence[Pair] | None = None,
         size: Sequence[int] | None = None,
@@ -62,15 +62,15 @@ class TryOnDataset(Dataset):
         max_pixels: int | None = MAX_WORKING_PIXELS,
     ) -> None:
         self.root = Path(root)
-        self.layout = get_layout(layout)
+        self.dataset_layout = get_layout(dataset_layout)
         self.phase = phase
-        self.parse_source = check_parse_source(parse_source, self.layout)
+        self.parse_source = check_parse_source(parse_source, self.dataset_layout)
         self.max_pixels = max_pixels
         if not self.root.is_dir():
             raise InputError("dataset root folder not found", self.root)
-        self.folders = self.layout.resolve(self.root, phase)
+        self.folders = self.dataset_layout.resolve(self.root, phase)
         if pairs is None:
-            self.pairs = paired_list(self.root, self.layout.name, phase)
+            self.pairs = paired_list(self.root, self.dataset_layout.name, phase)
         elif isinstance(pairs, (str, Path)):
             self.pairs = read_pairs(pairs)
         else:
@@ -96,7 +96,7 @@ class TryOnDataset(Dataset):
         for role, column in (("image", 0), ("cloth", 1)):
             folder = self.folders[role]
             if not folder.is_dir():
-                raise InputError(f"folder not found (expected {self.layout.name} {role} files)", folder)
+                raise InputError(f"folder not found (expected {self.dataset_layout.name} {role} files)", folder)
             present = {p.name for p in folder.iterdir()}
             for number, pair in enumerate(self.pairs, start=1):
                 if pair[column] not in present:
@@ -139,6 +139,6 @@ class TryOnDataset(Dataset):
 
     def __repr__(self) -> str:
         return (
-            f"TryOnDataset({str(self.root)!r}, layout={self.layout.name!r}, phase={self.phase!r}, "
+            f"TryOnDataset({str(self.root)!r}, dataset_layout={self.dataset_layout.name!r}, phase={self.phase!r}, "
             f"{len(self)} pairs, size={format_size(self.size)}, parse_source={self.parse_source!r})"
         )

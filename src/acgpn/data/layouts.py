@@ -42,7 +42,7 @@ PARSE_SOURCES: Final = ("acgpn", "lip", "cihp", "atr")
 
 
 @dataclass(frozen=True)
-class Layout:
+class DatasetLayout:
     """One dataset layout: folder templates per role and the naming rules above."""
 
     name: str
@@ -114,8 +114,8 @@ def is_image_name(name: str) -> bool:
     return Path(name).suffix.lower() in IMAGE_EXTENSIONS
 
 
-LAYOUTS: Final[dict[str, Layout]] = {
-    "viton": Layout(
+LAYOUTS: Final[dict[str, DatasetLayout]] = {
+    "viton": DatasetLayout(
         "viton",
         {
             "image": ("{phase}_img",),
@@ -127,7 +127,7 @@ LAYOUTS: Final[dict[str, Layout]] = {
         "acgpn",
         ("_0", "_1"),
     ),
-    "cpvton": Layout(
+    "cpvton": DatasetLayout(
         "cpvton",
         {
             "image": ("{phase}/image",),
@@ -139,7 +139,7 @@ LAYOUTS: Final[dict[str, Layout]] = {
         "lip",
         ("_0", "_1"),
     ),
-    "vitonhd": Layout(
+    "vitonhd": DatasetLayout(
         "vitonhd",
         {
             "image": ("{phase}/image",),
@@ -154,17 +154,17 @@ LAYOUTS: Final[dict[str, Layout]] = {
 }
 
 
-def get_layout(name: str) -> Layout:
-    """The :class:`Layout` called ``name`` (``viton``, ``cpvton`` or ``vitonhd``)."""
+def get_layout(name: str) -> DatasetLayout:
+    """The :class:`DatasetLayout` called ``name`` (``viton``, ``cpvton`` or ``vitonhd``)."""
     try:
         return LAYOUTS[name.lower()]
     except KeyError:
         raise InputError(f"unknown layout {name!r}; expected one of {sorted(LAYOUTS)}") from None
 
 
-def check_parse_source(source: str | None, layout: Layout) -> str:
+def check_parse_source(source: str | None, dataset_layout: DatasetLayout) -> str:
     """Resolve ``parse_source`` (``None`` -> the layout's default) and check it is known."""
-    key = layout.parse_source if source is None else source.lower()
+    key = dataset_layout.parse_source if source is None else source.lower()
     if key not in PARSE_SOURCES:
         raise InputError(f"unknown parse_source {source!r}; expected one of {list(PARSE_SOURCES)}")
     return key

@@ -110,9 +110,9 @@ def list_images(folder: Path) -> list[str]:
     return names
 
 
-def paired_list(root: str | Path, layout: str = "viton", phase: str = "test") -> list[Pair]:
+def paired_list(root: str | Path, dataset_layout: str = "viton", phase: str = "test") -> list[Pair]:
     """Every person image (sorted by name) with its own cloth (rule in :mod:`acgpn.data.layouts`)."""
-    spec = get_layout(layout)
+    spec = get_layout(dataset_layout)
     folder = spec.resolve(root, phase)["image"]
     persons = list_images(folder)
     if not persons:

@@ -33,7 +33,7 @@ from PIL import Image
 
 from acgpn.data.files import label_ids, load_image, size_hw
 from acgpn.data.layouts import (
-    Layout,
+    DatasetLayout,
     check_parse_source,
     get_layout,
     is_image_name,
@@ -55,7 +55,7 @@ _NO_SIZE = (2**31, 2**31)  # "unknown image size" for the off-image keypoint che
 class DatasetReport:
     """What :func:`inspect_dataset` found: problem and warning lines, and counts for a summary."""
 
-    layout: str
+    dataset_layout: str
     phase: str
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -67,24 +67,24 @@ class DatasetReport:
     def summary(self) -> str:
         """``ok: 3 persons, 3 clothes, 3 pairs (viton, test, 64x48)``."""
         sizes = ", ".join(format_size(s) for s in self.sizes) or "no size"
-        return f"ok: {self.persons} persons, {self.clothes} clothes, {self.pairs} pairs ({self.layout}, {self.phase}, {sizes})"
+        return f"ok: {self.persons} persons, {self.clothes} clothes, {self.pairs} pairs ({self.dataset_layout}, {self.phase}, {sizes})"
 
 
 def validate_dataset(
     root: str | Path,
-    layout: str = "viton",
+    dataset_layout: str = "viton",
     phase: str = "test",
     pairs: str | Path | None = None,
     parse_source: str | None = None,
 ) -> list[str]:
     """All problems found in the dataset (empty list: clean). See the module docstring."""
-    return inspect_dataset(root, layout, phase, pairs, parse_source).problems
+    return inspect_dataset(root, dataset_layout, phase, pairs, parse_source).problems
 
 
 class _Inspector:
     """One inspection; each method checks one concern and appends to ``report``."""
 
-    def __init__(self, spec: Layout, source: str, root: Path, phase: str) -> None:
+    def __init__(self, spec: DatasetLayout, source: str, root: Path, phase: str) -> None:
         self.spec, self.source, self.phase = spec, source, phase
         self.folders = spec.resolve(root, phase)
         self.report = DatasetReport(spec.name, phase)
@@ -220,13 +220,13 @@ class _Inspector:
 
 def inspect_dataset(
     root: str | Path,
-    layout: str = "viton",
+    dataset_layout: str = "viton",
     phase: str = "test",
     pairs: str | Path | None = None,
     parse_source: str | None = None,
 ) -> DatasetReport:
     """Every problem and warning of a dataset, with counts for a summary (see the module docstring)."""
-    spec = get_layout(layout)
+    spec = get_layout(dataset_layout)
     source = check_parse_source(parse_source, spec)
     root = Path(root)
     if not root.is_dir():

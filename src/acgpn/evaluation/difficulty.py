@@ -110,13 +110,13 @@ def assign_levels(c: dict[str, float | None], detected: dict[str, int], threshol
 
 def dataset_difficulty(
     root: str | Path,
-    layout: str = "viton",
+    dataset_layout: str = "viton",
     phase: str = "test",
     thresholds: Sequence[float] | None = None,
     persons: Sequence[str] | None = None,
 ) -> DifficultyLevels:
     """C of every person image of a dataset (or of ``persons``) from its pose files, and the levels."""
-    folders = get_layout(layout).resolve(Path(root), phase)
+    folders = get_layout(dataset_layout).resolve(Path(root), phase)
     names = list(persons) if persons is not None else list_images(folders["image"])
     if not names:
         raise InputError("no person images found", folders["image"])

@@ -32,7 +32,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from acgpn.data.files import load_image, rgb_tensor, size_hw
-from acgpn.data.layouts import Layout, get_layout, is_image_name, label_name, output_name
+from acgpn.data.layouts import DatasetLayout, get_layout, is_image_name, label_name, output_name
 from acgpn.data.pairs import read_pairs
 from acgpn.data.size import format_size
 from acgpn.errors import InputError
@@ -136,9 +136,9 @@ def _stems(folder: Path) -> dict[str, str]:
     return {Path(n).stem: n for n in sorted(p.name for p in folder.iterdir()) if is_image_name(n)}
 
 
-def _own_cloth(layout: Layout, person: str) -> str | None:
+def _own_cloth(dataset_layout: DatasetLayout, person: str) -> str | None:
     try:
-        return layout.own_cloth(person)
+        return dataset_layout.own_cloth(person)
     except InputError:
         return None
 
@@ -153,12 +153,12 @@ def gt_unpaired_path(root: Path, phase: str, person: str, cloth: str) -> Path | 
 
 
 def find_pairs(
-    pred_dir: str | Path, data_root: str | Path, layout: str = "viton", phase: str = "test", pairs: str | Path | Sequence[tuple[str, str]] | None = None
+    pred_dir: str | Path, data_root: str | Path, dataset_layout: str = "viton", phase: str = "test", pairs: str | Path | Sequence[tuple[str, str]] | None = None
 ) -> list[EvalPair]:
     """The pairs to evaluate (see the module docstring): ``pairs`` is a pair file, a list of
     ``(person, cloth)`` names, or None (every prediction in the folder). :class:`InputError` for a
     missing prediction, an empty folder or a name the dataset does not have."""
-    pred_dir, root, spec = Path(pred_dir), Path(data_root), get_layout(layout)
+    pred_dir, root, spec = Path(pred_dir), Path(data_root), get_layout(dataset_layout)
     if not pred_dir.is_dir():
         raise InputError("prediction folder not found (expected acgpn infer output)", pred_dir)
     folders = spec.resolve(root, phase)
@@ -201,7 +201,7 @@ class LevelInfo:
     info: dict
 
 
-def resolve_levels(data_root: str | Path, layout: str, phase: str, persons: Iterable[str], levels_dir: str | Path | None = None) -> LevelInfo:
+def resolve_levels(data_root: str | Path, dataset_layout: str, phase: str, persons: Iterable[str], levels_dir: str | Path | None = None) -> LevelInfo:
     """Levels from ``levels_dir``, else ``<data>/<phase>_difficulty``, else terciles of ``persons``."""
     folder = Path(levels_dir) if levels_dir is not None else diff.default_levels_dir(data_root, phase)
     if levels_dir is not None or (folder / "easy.txt").is_file():
@@ -215,7 +215,7 @@ def resolve_levels(data_root: str | Path, layout: str, phase: str, persons: Iter
                 pass
         return LevelInfo(diff.read_levels(folder), info)
     try:
-        levels = diff.dataset_difficulty(data_root, layout, phase, persons=sorted(set(persons)))
+        levels = diff.dataset_difficulty(data_root, dataset_layout, phase, persons=sorted(set(persons)))
     except InputError as exc:
         return LevelInfo({}, {"source": f"none ({exc})"})
     t1, t2 = levels.thresholds
@@ -320,7 +320,7 @@ def _score_pair(
 def evaluate(
     pred_dir: str | Path,
     data_root: str | Path,
-    layout: str = "viton",
+    dataset_layout: str = "viton",
     phase: str = "test",
     pairs: str | Path | Sequence[tuple[str, str]] | None = None,
     metrics: Sequence[str] | None = None,
@@ -351,9 +351,9 @@ def evaluate(
     if wants_synthetic and not synthetic:
         raise InputError(f"{', '.join(m for m in metrics if m in SYNTHETIC_METRICS)} need a synthetic dataset (acgpn synth) with its ground truth", root)
 
-    eval_pairs = find_pairs(pred_dir, root, layout, phase, pairs)
-    folders = get_layout(layout).resolve(root, phase)
-    levels = resolve_levels(root, layout, phase, [p.person for p in eval_pairs], levels_dir)
+    eval_pairs = find_pairs(pred_dir, root, dataset_layout, phase, pairs)
+    folders = get_layout(dataset_layout).resolve(root, phase)
+    levels = resolve_levels(root, dataset_layout, phase, [p.person for p in eval_pairs], levels_dir)
     c_values = levels.info.pop("c", {})
     for pair in eval_pairs:
         pair.level = levels.of.get(pair.person)
@@ -424,7 +424,7 @@ def evaluate(
         "per_pair": per_pair,
         "metrics": list(metrics),
         "protocol": {
-            "data": str(root), "predictions": str(Path(pred_dir)), "layout": layout, "phase": phase,
+            "data": str(root), "predictions": str(Path(pred_dir)), "layout": dataset_layout, "phase": phase,
             "pairs": str(pairs) if isinstance(pairs, (str, Path)) else "given list" if pairs else "every <person>__<cloth>.png of the prediction folder",
             "paired": sum(p.paired for p in eval_pairs), "unpaired": sum(not p.paired for p in eval_pairs),
             "ssim": "RGB in [0, 1], Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, valid window, mean over images",

@@ -125,7 +125,7 @@ class Trainer:
             raise InputError("--amp fp16 needs a GPU (use bf16 or off on the CPU)")
         torch.manual_seed(config.seed)
 
-        self.dataset = TryOnDataset(config.data, layout=config.dataset_layout, phase=config.phase, pairs=config.pairs,
+        self.dataset = TryOnDataset(config.data, dataset_layout=config.dataset_layout, phase=config.phase, pairs=config.pairs,
                                     size=config.size, parse_source=config.parse_source)  # fmt: skip
         self.size = self.dataset.size
         self.sampler = DistributedSampler(self.dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
