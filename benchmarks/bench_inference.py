@@ -329,8 +329,11 @@ def main() -> None:
     p.add_argument("--ref-dir", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(WORKERS[args.worker](args)))
+        result = WORKERS[args.worker](args)
+        result["load"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        print(json.dumps(result))
         return
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # rows appear as they are measured
     chosen = PRESETS["quick" if args.quick else "full" if args.full else "default"]
     repeats = args.repeats or chosen["repeats"]
     args.repeats = repeats
@@ -352,24 +355,30 @@ def main() -> None:
         record["flops"] = flops = run_worker("flops", args, sizes=list(grid))
         print_flops(flops)
         print_roofline(roof)
-        rows = []
+        rows: list[dict] = []
+        official: dict[int, dict] = {}
+        record["pipeline"], record["official"] = rows, {"source": args.official or "spec §6 fallback (another machine)", "runs": official}
+        print_grid_header(bool(args.official))
         for size, batches in grid.items():
             for b in sorted(set(batches)):
-                r = run_worker("pipeline", args, size=size, batch=b, variant="eager")
-                rows.append({"size": list(size), "batch": b, **r})
-        official = {}
-        if args.official and not on_gpu:
-            for b in sorted(set(grid.get((256, 192), [])) & {1, 4}):
-                official[b] = run_worker("official", args, batch=b)
-        record["official"] = {"source": args.official or "spec §6 fallback (another machine)", "runs": official}
-        record["pipeline"] = rows
-        print_grid(rows, flops, roof, official, bool(args.official))
+                r = {"size": list(size), "batch": b, **run_worker("pipeline", args, size=size, batch=b, variant="eager")}
+                rows.append(r)
+                if args.official and not on_gpu and size == (256, 192) and b in (1, 4):  # right after ours: same conditions
+                    official[b] = run_worker("official", args, batch=b)
+                print_grid_row(r, flops, roof, official, bool(args.official))
+                save(record, args.json, started)
+        print_grid_footer(bool(args.official))
         record["variants"] = run_variants(args, variants, on_gpu)
         print_variants(record["variants"], rows)
-    record["wall_s"] = time.perf_counter() - started
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=1) + "\n")
+    save(record, args.json, started)
     print(f"\nwrote {args.json} ({record['wall_s'] / 60:.1f} min)")
+
+
+def save(record: dict, path: Path, started: float) -> None:
+    """Write the JSON record so far (after every configuration: an interrupted run keeps its numbers)."""
+    record["wall_s"] = time.perf_counter() - started
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 def run_variants(args: argparse.Namespace, variants: list[str], on_gpu: bool) -> list[dict]:
@@ -403,6 +412,8 @@ def print_flops(flops: dict) -> None:
     print("\nMultiply-adds per image (GMAC), counted; fast_math (default) / official op sequence:")
     print(f"{'size':>9} {'G1':>13} {'G2':>13} {'U':>13} {'(loc-net)':>10} {'G':>13} {'GFLOP total':>17}")
     for size, modes in flops.items():
+        if not isinstance(modes, dict):  # the worker's load average
+            continue
         f, o = modes["fast_math"], modes["official_ops"]
         cells = [f"{f['gmac'][n]:.1f} / {o['gmac'][n]:.1f}" for n in ("g1", "g2", "u")]
         loc = f"{f['gmac']['loc_net']:.3f}"
@@ -418,34 +429,40 @@ def print_roofline(roof: dict) -> None:
     print(f"\nRoofline, 3x3 conv 128->128 at 64x48 batch 4 (GFLOP/s): {cells}")
 
 
-def print_grid(rows: list[dict], flops: dict, roof: dict, official: dict, side_by_side: bool) -> None:
-    ceiling = roof.get("gflops", {}).get("fp32_nchw")
+def print_grid_header(side_by_side: bool) -> None:
     label = "official s/img" if side_by_side else "official* s/img"
     print(f"\n{'size':>9} {'batch':>5} {'s/batch':>8} {'ms/img':>8} {'img/s':>7} {'peak GiB':>8} {'GFLOP/s':>8} {'roofline':>8} "
-          f"{label:>15} {'off. GiB':>8} {'speed-up':>8}")  # fmt: skip
-    for r in rows:
-        size = f"{r['size'][0]}x{r['size'][1]}"
-        if "error" in r:
-            print(f"{size:>9} {r['batch']:>5}  {r['error']}")
-            continue
-        t = _median(r)
-        per = t / r["batch"]
-        gflop = flops.get(size, {}).get("fast_math", {}).get("total_gflop")
-        rate = gflop / per if gflop else None
-        off_per, off_mem = None, None
-        if size == "256x192":
-            if side_by_side and r["batch"] in official and "runs" in official[r["batch"]]:
-                off = official[r["batch"]]
-                off_per, off_mem = _median(off) / r["batch"], off["peak_gib"]
-            elif not side_by_side and r["batch"] in SPEC_OFFICIAL_FALLBACK:
-                off_per, off_mem = SPEC_OFFICIAL_FALLBACK[r["batch"]]
-        print(f"{size:>9} {r['batch']:>5} {t:>8.2f} {per * 1000:>8.0f} {1 / per:>7.2f} {r['peak_gib']:>8.2f} {fmt(rate, '.0f'):>8} "
-              f"{fmt(rate / ceiling * 100 if rate and ceiling else None, '.0f') + ' %':>8} {fmt(off_per):>15} {fmt(off_mem):>8} "
-              f"{fmt(off_per / per if off_per else None) + 'x':>8}")  # fmt: skip
+          f"{label:>15} {'off. GiB':>8} {'speed-up':>8} {'load':>5}")  # fmt: skip
+
+
+def print_grid_row(r: dict, flops: dict, roof: dict, official: dict, side_by_side: bool) -> None:
+    size = f"{r['size'][0]}x{r['size'][1]}"
+    if "error" in r:
+        print(f"{size:>9} {r['batch']:>5}  {r['error']}", flush=True)
+        return
+    ceiling = roof.get("gflops", {}).get("fp32_nchw")
+    t = _median(r)
+    per = t / r["batch"]
+    gflop = flops.get(size, {}).get("fast_math", {}).get("total_gflop")
+    rate = gflop / per if gflop else None
+    off_per, off_mem = None, None
+    if size == "256x192":
+        if side_by_side and "runs" in official.get(r["batch"], {}):
+            off = official[r["batch"]]
+            off_per, off_mem = _median(off) / r["batch"], off["peak_gib"]
+        elif not side_by_side and r["batch"] in SPEC_OFFICIAL_FALLBACK:
+            off_per, off_mem = SPEC_OFFICIAL_FALLBACK[r["batch"]]
+    print(f"{size:>9} {r['batch']:>5} {t:>8.2f} {per * 1000:>8.0f} {1 / per:>7.2f} {r['peak_gib']:>8.2f} {fmt(rate, '.0f'):>8} "
+          f"{fmt(rate / ceiling * 100 if rate and ceiling else None, '.0f') + ' %':>8} {fmt(off_per):>15} {fmt(off_mem):>8} "
+          f"{fmt(off_per / per if off_per else None) + 'x':>8} {fmt(r.get('load')):>5}", flush=True)  # fmt: skip
+
+
+def print_grid_footer(side_by_side: bool) -> None:
     if not side_by_side:
         print("* official: spec §6 figures from another machine of the same class (fallback; pass --official PATH / "
               "make bench OFFICIAL=PATH to measure it side by side)")
-    print("roofline = achieved GFLOP/s / the fp32 NCHW 3x3-conv GFLOP/s above; official batch 4 = four batch-1 calls")
+    print("roofline = achieved GFLOP/s / the fp32 NCHW 3x3-conv GFLOP/s above; official batch 4 = four batch-1 calls; "
+          "load = 1-min load average at the end of the configuration")
 
 
 def print_variants(variants: list[dict], rows: list[dict]) -> None:

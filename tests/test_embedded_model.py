@@ -21,6 +21,10 @@ from acgpn.recipes import score_tryon
 from acgpn.working_size import resize_batch, resize_noise
 
 MODEL = EMBEDDED["synthetic"]
+pytestmark = pytest.mark.skipif(
+    not (MODEL / "config.json").is_file(),
+    reason=f"the embedded synthetic model is not shipped yet ({MODEL} is empty; issue 10)",
+)
 #: Scores of the embedded model on the first two unpaired pairs of the session's 256x192 synthetic
 #: set (seed 0), measured when the model was exported; other CPUs round convolutions differently,
 #: hence the tolerances (a re-trained model must update these numbers).

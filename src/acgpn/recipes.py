@@ -47,7 +47,6 @@ from acgpn.evaluation.synthetic import label_iou_counts, mean_iou, score_synthet
 from acgpn.fileio import save_image, save_text, to_uint8_image
 from acgpn.inference import pair_noise
 from acgpn.nets import UNet, WarpNet
-from acgpn.nets.discriminator import init_weights
 from acgpn.pipeline import TryOnOutput, TryOnPipeline
 from acgpn.synth import generate_dataset
 from acgpn.synth.dataset import folder_paths
@@ -231,17 +230,22 @@ class RecipeConfig:
     size: Size = (128, 96)
     ngf: int = 8  # G1, G2, G and U's refinement U-Net
     loc_channels: tuple[int, ...] = (8, 16, 32, 64, 128)  # U's loc-net, run at ``size``
-    batch_size: int = 8
-    lr: float = 5e-4
-    steps: dict[str, int] = field(default_factory=lambda: {"sgm": 200, "cwm": 150, "cfm": 200})
+    ndf: int = 4  # discriminators (their first conv on 38-51 channels at full size dominates the step)
+    num_d: int = 1
+    batch_size: int = 4
+    lr: dict[str, float] = field(default_factory=lambda: {"sgm": 2e-3, "cwm": 1e-3, "cfm": 2e-3})
+    steps: dict[str, int] = field(default_factory=lambda: {"sgm": 700, "cwm": 300, "cfm": 500})
+    decay_start: float = 0.5  # fraction of each stage's steps before the lr decays linearly to 0
+    tps_weight: float = 0.1  # weight of the second-order constraint (paper form, eqs. 3-4)
     ablation: bool = True
     seed: int = 0
     threads: int | None = None  # torch intra-op threads (None: torch's default)
 
 
 def initial_nets(ngf: int, loc_channels: Sequence[int], size: Size, seed: int) -> dict[str, nn.Module]:
-    """Fresh G1, G2, U, G as :func:`acgpn.train.trainer.build_generators` makes them, with U's
-    loc-net sized for ``size`` (no resize to 256x192 before it)."""
+    """Fresh G1, G2, U, G with PyTorch's default initialisation (on this data it learns faster than
+    the official N(0, 0.02)), U starting at the identity warp, and U's loc-net sized for ``size``
+    (no resize to 256x192 before it)."""
     torch.manual_seed(seed)
     nets: dict[str, nn.Module] = {
         "g1": UNet(37, 14, ngf),
@@ -249,8 +253,6 @@ def initial_nets(ngf: int, loc_channels: Sequence[int], size: Size, seed: int) -
         "u": WarpNet(base_channels=ngf, loc_channels=tuple(loc_channels), loc_input_size=tuple(size)),
         "g": UNet(24, 3, ngf),
     }
-    for net in nets.values():
-        init_weights(net)
     nets["u"].init_identity()
     return nets
 
@@ -261,8 +263,9 @@ def _train_stage(cfg: RecipeConfig, data: Path, run: Path, stage: str, init: Pat
     base = preset_config("paper")
     config = replace(
         base, data=str(data), out=str(run), stage=stage, size=tuple(cfg.size), batch_size=cfg.batch_size,
-        steps=cfg.steps[stage], epochs=None, ngf=cfg.ngf, init=str(init), seed=cfg.seed, device="cpu", lr=cfg.lr,
-        save_every=10**9, log_every=10, image_every=10**9, losses=replace(base.losses, **losses),
+        steps=cfg.steps[stage], epochs=None, ngf=cfg.ngf, ndf=cfg.ndf, num_d=cfg.num_d, init=str(init), seed=cfg.seed,
+        device="cpu", lr=cfg.lr[stage], decay_start=cfg.decay_start, save_every=10**9, log_every=10, image_every=10**9,
+        losses=replace(base.losses, **{"tps_weight": cfg.tps_weight, **losses}),
     )  # fmt: skip
     result = train(config, progress=False, log=log)
     if result.latest is None or result.interrupted:
@@ -396,16 +399,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--held-out-num", type=int, default=defaults.held_out_num)
     parser.add_argument("--ngf", type=int, default=defaults.ngf)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.lr)
     for stage, steps in defaults.steps.items():
         parser.add_argument(f"--{stage}-steps", type=int, default=steps)
+        parser.add_argument(f"--{stage}-lr", type=float, default=defaults.lr[stage])
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--export", default=None, help="Then write the model as an embedded model into this folder (e.g. src/acgpn/assets/synthetic).")
     args = parser.parse_args(argv)
     cfg = RecipeConfig(
         out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, ngf=args.ngf, batch_size=args.batch_size,
-        lr=args.lr, steps={s: getattr(args, f"{s}_steps") for s in defaults.steps}, ablation=not args.no_ablation, threads=args.threads,
+        lr={s: getattr(args, f"{s}_lr") for s in defaults.steps}, steps={s: getattr(args, f"{s}_steps") for s in defaults.steps}, ablation=not args.no_ablation, threads=args.threads,
     )  # fmt: skip
     train_synthetic(cfg)
     if args.export:
