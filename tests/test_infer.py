@@ -85,6 +85,7 @@ def test_workers_give_the_same_images(tmp_path: Path, small_synth_dir: Path, one
     assert other.written == 4 and not np.array_equal(read(path), read(tmp_path / "s4" / path.name))  # seed matters
 
 
+@pytest.mark.slow
 def test_official_checkpoints_full_size(tmp_path: Path, synth_dir: Path, official_dir: Path) -> None:
     """The released-format folder (.pth files) at the official 256x192, and resized to 128x96."""
     pairs = tmp_path / "pairs.txt"

@@ -52,6 +52,7 @@ def perturbed_results(recipe_seed1):
     return {(r.step, r.metric): r for r in run_parity(PARITY_FILE, pipe=_perturbed(recipe_seed1))}
 
 
+@pytest.mark.slow
 def test_another_machine_passes_every_check_and_resolves_ties(perturbed_results):
     failed = [str(r) for r in perturbed_results.values() if not r.passed]
     assert not failed, failed
@@ -71,6 +72,7 @@ def test_integer_logic_is_exact_on_any_machine(perturbed_results):
         assert perturbed_results[key].value == 0, key
 
 
+@pytest.mark.slow
 def test_parity_cli_passes_on_other_cpu_kernels(other_kernels_parity):
     """`acgpn parity` on the vectors with the portable kernels (other rounding than the file's CPU);
     started by conftest in a subprocess when the tests are collected."""
@@ -121,6 +123,7 @@ def _subset_file(tmp_path, recipe_seed1, flip: bool):
     return path
 
 
+@pytest.mark.slow
 def test_a_decision_flipped_beyond_the_margin_fails_step_7(tmp_path, recipe_seed1):
     """The CLI on a subset file whose G1 labels hold one pixel flipped far from any tie."""
     res = CliRunner().invoke(app, ["parity", str(_subset_file(tmp_path, recipe_seed1, flip=True))])
@@ -135,6 +138,7 @@ def test_a_decision_flipped_beyond_the_margin_fails_step_7(tmp_path, recipe_seed
     assert lines[-1].startswith("FAIL: ") and lines[-1].endswith("/6 checks passed, 11 skipped")
 
 
+@pytest.mark.slow
 def test_a_file_with_some_outputs_skips_the_rest_and_passes(tmp_path, recipe_seed1):
     results = run_parity(_subset_file(tmp_path, recipe_seed1, flip=False), pipe=TryOnPipeline(**recipe_seed1))
     assert len(results) == 17 and all(r.passed for r in results), [str(r) for r in results]
@@ -183,6 +187,7 @@ def test_parity_cli_rejects_a_file_that_is_not_vectors(tmp_path, content):
     assert res.exit_code == 2 and "v.safetensors: not a readable safetensors file" in res.output
 
 
+@pytest.mark.slow
 def test_pipeline_batched_equals_per_sample(recipe_seed1):
     """A batch of three (the official code silently mixed samples at B=3) == each sample alone,
     within rounding: batched convolutions round differently, so decisions are compared tie-aware."""
