@@ -168,9 +168,9 @@ def worker_onnx_export(args: argparse.Namespace) -> dict:
 def worker_onnx(args: argparse.Namespace) -> dict:
     import torch
 
+    from acgpn.export import ONNX_TIE_MARGIN as TIE_MARGIN
     from acgpn.export import OnnxPipeline
     from acgpn.modules.decisions import TieAwareDecisions
-    from acgpn.speed import TIE_MARGIN
 
     torch.set_num_threads(args.threads)
     h, w = args.size

@@ -232,10 +232,10 @@ class RecipeConfig:
     loc_channels: tuple[int, ...] = (8, 16, 32, 64, 128)  # U's loc-net, run at ``size``
     ndf: int = 4  # discriminators (their first conv on 38-51 channels at full size dominates the step)
     num_d: int = 1
-    batch_size: int = 4
-    lr: dict[str, float] = field(default_factory=lambda: {"sgm": 2e-3, "cwm": 1e-3, "cfm": 2e-3})
-    steps: dict[str, int] = field(default_factory=lambda: {"sgm": 700, "cwm": 300, "cfm": 500})
-    decay_start: float = 0.5  # fraction of each stage's steps before the lr decays linearly to 0
+    batch_size: dict[str, int] = field(default_factory=lambda: {"sgm": 2, "cwm": 4, "cfm": 4})
+    lr: dict[str, float] = field(default_factory=lambda: {"sgm": 3e-3, "cwm": 1e-3, "cfm": 2e-3})
+    steps: dict[str, int] = field(default_factory=lambda: {"sgm": 1400, "cwm": 300, "cfm": 500})
+    decay_start: float = 0.7  # fraction of each stage's steps before the lr decays linearly to 0
     tps_weight: float = 0.1  # weight of the second-order constraint (paper form, eqs. 3-4)
     ablation: bool = True
     seed: int = 0
@@ -262,7 +262,7 @@ def _train_stage(cfg: RecipeConfig, data: Path, run: Path, stage: str, init: Pat
 
     base = preset_config("paper")
     config = replace(
-        base, data=str(data), out=str(run), stage=stage, size=tuple(cfg.size), batch_size=cfg.batch_size,
+        base, data=str(data), out=str(run), stage=stage, size=tuple(cfg.size), batch_size=cfg.batch_size[stage],
         steps=cfg.steps[stage], epochs=None, ngf=cfg.ngf, ndf=cfg.ndf, num_d=cfg.num_d, init=str(init), seed=cfg.seed,
         device="cpu", lr=cfg.lr[stage], decay_start=cfg.decay_start, save_every=10**9, log_every=10, image_every=10**9,
         losses=replace(base.losses, **{"tps_weight": cfg.tps_weight, **losses}),
@@ -398,16 +398,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--train-num", type=int, default=defaults.train_num)
     parser.add_argument("--held-out-num", type=int, default=defaults.held_out_num)
     parser.add_argument("--ngf", type=int, default=defaults.ngf)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     for stage, steps in defaults.steps.items():
         parser.add_argument(f"--{stage}-steps", type=int, default=steps)
         parser.add_argument(f"--{stage}-lr", type=float, default=defaults.lr[stage])
+        parser.add_argument(f"--{stage}-batch-size", type=int, default=defaults.batch_size[stage])
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--export", default=None, help="Then write the model as an embedded model into this folder (e.g. src/acgpn/assets/synthetic).")
     args = parser.parse_args(argv)
     cfg = RecipeConfig(
-        out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, ngf=args.ngf, batch_size=args.batch_size,
+        out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, ngf=args.ngf, batch_size={s: getattr(args, f"{s}_batch_size") for s in defaults.steps},
         lr={s: getattr(args, f"{s}_lr") for s in defaults.steps}, steps={s: getattr(args, f"{s}_steps") for s in defaults.steps}, ablation=not args.no_ablation, threads=args.threads,
     )  # fmt: skip
     train_synthetic(cfg)
