@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from acgpn.synth import generate_dataset
 
@@ -55,3 +56,14 @@ def other_kernels_parity(request: pytest.FixtureRequest) -> tuple[int, str]:
     proc = request.config._other_kernels_parity  # type: ignore[attr-defined]
     out, _ = proc.communicate(timeout=900)
     return proc.returncode, out
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test on one thread: tiny nets run ~10x faster than on two busy cores (no OpenMP
+    hand-offs), and it is the thread count of torchrun's workers (OMP_NUM_THREADS=1), so kernels
+    round alike in single-process and sharded runs."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,7 +8,6 @@ full-size export takes about a minute and its runs another, too slow for `make t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +34,6 @@ from test_pipeline import small_pipeline  # noqa: E402
 #: The tie margin of parity step 7.
 TIE_MARGIN = 1e-4
 
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Small nets run much faster on one thread than on two busy cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def recipe_small_pipeline(width: int = 8) -> TryOnPipeline:

@@ -5,12 +5,10 @@ Bad input for ``infer`` lives in ``test_bad_inputs.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -19,14 +17,6 @@ from acgpn.data import TryOnDataset
 from acgpn.inference import output_name, run_inference
 from test_pipeline import small_pipeline as tiny_pipeline  # widths 4: fast at 64x48
 
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """Tiny nets run ~10x faster on one thread than on two busy cores (no OpenMP hand-offs)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

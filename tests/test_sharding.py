@@ -11,25 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import torch
 from typer.testing import CliRunner
 
 from acgpn.cli.main import app
 from acgpn.distributed import SUMMARY_FILE
 from test_pipeline import small_pipeline
 
-
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    """The same thread count as torchrun's workers (OMP_NUM_THREADS=1), so kernels round alike."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def torchrun(args: list[str], nproc: int = 2) -> subprocess.CompletedProcess:
