@@ -31,7 +31,7 @@ from acgpn.data import TryOnDataset
 from acgpn.fileio import LOCK_NAME, atomic_path, folder_lock, save_image
 from acgpn.inference import INTERMEDIATE_FILES
 from acgpn.runtime import resolve_device
-from test_infer import one_thread, tiny_ckpt, tiny_pipeline  # noqa: F401 - shared fixtures
+from test_infer import tiny_ckpt, tiny_pipeline  # noqa: F401 - shared fixtures
 
 Setup = Callable[[Path, Path], list[str]]  # (dataset root, scratch folder) -> extra CLI args
 pytestmark = pytest.mark.usefixtures("one_thread")
