@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml requirements-dev.txt
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/acgpn demo-sheet --out outputs/demo   # demo-tryon once the embedded model ships (issue 10)
+	$(VENV)/bin/acgpn demo-tryon --out outputs/demo   # unpaired try-on of new synthetic people, embedded model
 
 test: $(STAMP)
 	$(PY) -m pytest -rs tests

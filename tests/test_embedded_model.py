@@ -105,3 +105,15 @@ def test_infer_defaults_to_the_embedded_model(synth_dir: Path, tmp_path: Path) -
 
     with Image.open(tmp_path / "o" / "000000_0__000001_1.png") as img:
         assert img.size == (192, 256)
+
+
+def test_demo_tryon_writes_the_sheet_and_prints_scores(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["demo-tryon", "--out", str(tmp_path / "demo"), "--num", "2", "--size", "128x96"])
+    assert res.exit_code == 0, res.output
+    assert "synthetic people only" in res.output and "layout mIoU" in res.output and "try-on SSIM" in res.output
+    from PIL import Image
+
+    with Image.open(tmp_path / "demo" / "tryon_sheet.png") as img:
+        assert img.size == (6 * 96, 16 + 2 * 128)  # six columns, a header, one row per pair
+    scores = json.loads((tmp_path / "demo" / "scores.json").read_text())
+    assert scores["summary"]["pairs"] == 2 and len(scores["per_pair"]) == 2

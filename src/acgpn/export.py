@@ -11,12 +11,14 @@ forced decision (a layout id 0..13, a mask value 0/1) or ``-1`` to let G1 / G2 d
 official rules do (:class:`PartialDecisions`). All ``-1`` is the plain pipeline; parity tests force
 the reference's decision at rounding ties (tie-aware, parity step 7). Its outputs are every field
 of :class:`~acgpn.pipeline.TryOnOutput`, in order. Ops: ONNX opset 18 (``GridSample`` for the
-warp), run by onnxruntime's CPU and CUDA providers.
+warp, ``ConvTranspose`` for the folded up-convs), run by onnxruntime's CPU and CUDA providers. The
+graph is traced by torch's TorchScript-based exporter, which converts the ~1,500 ops in seconds.
 
 :class:`OnnxPipeline` runs such a file with the calling convention of
 :class:`~acgpn.pipeline.TryOnPipeline` (``pipe(batch, noise=...)``, ``sample_noise``,
 ``working_size``), so :func:`acgpn.inference.run_inference` takes either. Needs the ``onnx`` extra
-(``pip install 'acgpn[onnx]'``: onnx, onnxscript, onnxruntime); the core imports without it.
+(``pip install 'acgpn[onnx]'``: onnx, onnxruntime, and onnxscript for torch's newer exporter);
+the core imports without it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from acgpn.errors import InputError
 from acgpn.fileio import atomic_path
 from acgpn.modules.decisions import Decisions, GivenDecisions, ThresholdDecisions, TieAwareDecisions
 from acgpn.nets import UNet
-from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, TryOnOutput, TryOnPipeline
+from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, NOISE_PROBABILITY, TryOnOutput, TryOnPipeline
 from acgpn.working_size import resize_batch, resize_noise, resize_output
 
 #: Opset of the exported graph (GridSample needs >= 16).
@@ -117,7 +119,7 @@ def example_inputs(batch: int, height: int, width: int, device: torch.device | s
     tensors = {
         "image": rand(3) * 2 - 1, "label": torch.randint(0, 14, (batch, 1, height, width), generator=g).float(),
         "cloth": rand(3) * 2 - 1, "product_mask": (rand(1) > 0.3).float(), "pose": torch.where(rand(18) > 0.98, 1.0, -1.0),
-        **{n: (rand(1) < 0.15913).float() for n in NOISE_INPUTS},
+        **{n: (rand(1) < NOISE_PROBABILITY).float() for n in NOISE_INPUTS},
         **{n: torch.full((batch, 1, height, width), UNDECIDED) for n in DECISION_INPUTS},
     }  # fmt: skip
     return tuple(tensors[k].to(device) for k in GRAPH_INPUTS)
