@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 #: Scores of the embedded model on the first two unpaired pairs of the session's 256x192 synthetic
 #: set (seed 0), measured when the model was exported; other CPUs round convolutions differently,
 #: hence the tolerances (a re-trained model must update these numbers).
-EXPECTED = {"ssim": 0.0, "masked_l1_ratio": 0.0, "layout_miou": 0.0}
+EXPECTED = {"ssim": 0.8522, "masked_l1_ratio": 0.5069, "layout_miou": 0.8706}  # AVX2 and SSE41 kernels alike
 TOLERANCE = {"ssim": 0.01, "masked_l1_ratio": 0.03, "layout_miou": 0.03}
 
 
@@ -86,7 +86,8 @@ def test_resize_in_and_out(pipe: TryOnPipeline, synth_dir: Path) -> None:
     assert direct.fake_image.shape == (1, 3, 128, 96)
     assert torch.equal(direct.control_points, out.control_points)
     assert torch.equal(out.layout_ids[..., ::2, ::2], direct.layout_ids)
-    assert torch.allclose(F.avg_pool2d(out.fake_image, 2), direct.fake_image, atol=0.05)
+    upsampled = F.interpolate(direct.fake_image, size=(256, 192), mode="bilinear", align_corners=False)
+    assert torch.allclose(out.fake_image, upsampled, atol=1e-5)
 
 
 def test_one_tryon_matches_the_stored_score(pipe: TryOnPipeline, synth_dir: Path) -> None:
