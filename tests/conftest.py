@@ -27,35 +27,18 @@ def small_synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate_dataset(tmp_path_factory.mktemp("synth_small") / "data", 4, (64, 48), seed=0)
 
 
-#: The parity check under the portable CPU kernels runs in a subprocess started as soon as the tests
-#: are collected, so it overlaps the many single-threaded data tests; its test waits for it.
-OTHER_KERNELS_TEST = "test_parity_cli_passes_on_other_cpu_kernels"
+@pytest.fixture(scope="session")
+def other_kernels_parity() -> tuple[int, str]:
+    """(exit code, output) of ``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default.
 
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    if not any(item.name == OTHER_KERNELS_TEST for item in session.items):
-        return
+    Run alone, not beside the other tests: on 2 cores two multi-threaded torch processes slow each
+    other down several times over (their OpenMP threads spin while waiting)."""
     from model_fixtures import PARITY_FILE
 
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default"}
     cmd = [sys.executable, "-m", "acgpn.cli.main", "parity", str(PARITY_FILE)]
-    session.config._other_kernels_parity = subprocess.Popen(  # type: ignore[attr-defined]
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    proc = getattr(config, "_other_kernels_parity", None)
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-
-
-@pytest.fixture(scope="session")
-def other_kernels_parity(request: pytest.FixtureRequest) -> tuple[int, str]:
-    """(exit code, output) of ``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default."""
-    proc = request.config._other_kernels_parity  # type: ignore[attr-defined]
-    out, _ = proc.communicate(timeout=900)
-    return proc.returncode, out
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+    return done.returncode, done.stdout
 
 
 @pytest.fixture
