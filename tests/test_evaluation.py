@@ -100,9 +100,11 @@ def test_fid_kid_is_match_torchmetrics_on_stand_in_features():
     metric = kid_mod.KernelInceptionDistance(feature=Head(net, "pool"), subsets=1, subset_size=20, normalize=True)
     metric.update(real[:20], real=True)
     metric.update(fake, real=False)
-    # With the whole set as the subset the MMD is draw-independent: both must agree exactly.
+    # With the whole set as the subset the MMD is draw-independent: both must agree up to float32
+    # rounding (torchmetrics runs the stand-in net again; other CPU kernels round its convs apart).
     full, _ = kernel_inception_distance(f_real.pool[:20], f_fake.pool, subsets=1, subset_size=20)
-    assert abs(full - float(metric.compute()[0])) < 1e-6 and kid > 0 and kid_std >= 0
+    reference = float(metric.compute()[0])
+    assert abs(full - reference) < 1e-5 + 1e-4 * abs(reference) and kid > 0 and kid_std >= 0
 
     score, _ = inception_score(f_fake.logits, splits=1)
     metric = is_mod.InceptionScore(feature=Head(net, "logits"), splits=1)

@@ -185,6 +185,12 @@ def load_vectors(path: str | Path) -> tuple[dict[str, Tensor], dict[str, str]]:
     return tensors, meta
 
 
+#: Stored tensors that make step 6 a stage check of G alone. Without one of them G is fed this
+#: implementation's own upstream result; a 1e-7 change of the STN points alone moves the fake image
+#: by up to 0.08 (reference README), so step 6 then uses step 7's PSNR bound instead of max-abs 1e-3.
+STEP6_TEACHER_INPUTS: Final = ("out.g1_label", "out.g2_prob", "out.final_label", "out.refined_cloth")
+
+
 def psnr(a: Tensor, b: Tensor) -> float:
     """PSNR in dB of images in [-1, 1] (peak-to-peak 2)."""
     mse = float(((a.double() - b.double()) ** 2).mean())
@@ -218,8 +224,9 @@ def run_parity(
     noise = {"g1": t["input.noise_g1"], "g2": t["input.noise_g2"], "g": t["input.noise_g"]}
     results: list[CheckResult] = []
 
-    def add(step: str, metric: str, reference: Tensor | None, measure: Callable[[Tensor], float], tolerance: float) -> None:
-        r = CheckResult(step, metric, None if reference is None else measure(reference), tolerance)
+    def add(step: str, metric: str, reference: Tensor | None, measure: Callable[[Tensor], float], tolerance: float,
+            higher_is_better: bool = False, detail: str = "") -> None:  # fmt: skip
+        r = CheckResult(step, metric, None if reference is None else measure(reference), tolerance, higher_is_better, detail)
         results.append(r)
         if log:
             log(str(r))
@@ -265,7 +272,12 @@ def run_parity(
         skin = cfm.skin_color(image, label)
         add("6 skin colour", "max-abs", ref("out.skin_color"), lambda r: _max_abs(skin, r), 1e-6)
         fake = cfm.content_fusion(pipe.g, comp.body_image, final_label, refined, ref("out.skin_color", skin), noise["g"])
-        add("6 G fusion", "fake image max-abs", ref("out.fake_image"), lambda r: _max_abs(fake, r), 1e-3)
+        own = [k for k in STEP6_TEACHER_INPUTS if k not in t]
+        if not own:
+            add("6 G fusion", "fake image max-abs", ref("out.fake_image"), lambda r: _max_abs(fake, r), 1e-3)
+        else:  # G fed our own upstream results: an end-to-end comparison (the STN's sensitivity), step 7's bound
+            add("6 G fusion", "fake image PSNR dB", ref("out.fake_image"), lambda r: psnr(fake, r), 35.0, True,
+                f"own upstream inputs: {', '.join(own)} not in the file")  # fmt: skip
         # 7. End to end, tie-aware: batched, then one sample per call (how the official code ran).
         batch = {"image": image, "label": label, "cloth": color, "product_mask": t["input.edge"], "pose": pose}
         stored_g2 = ref("out.g2_prob")
