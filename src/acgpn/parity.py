@@ -37,6 +37,8 @@ from acgpn.pose import pose_map
 RECIPE_NET_INDEX: Final = {"u": 0, "g1": 1, "g2": 2, "g": 3}
 #: Default tie margin of step 7 (G1: top-2 probability gap; G2: |p - 0.5|).
 TIE_MARGIN: Final = 1e-4
+#: Step 7's bound on the fake image (and step 6's when G is fed our own upstream results).
+MIN_PSNR: Final = 35.0
 #: Tensors every vectors file must hold: name -> shape, with B, H, W, K symbolic.
 INPUT_SHAPES: Final = {
     "input.label": ("B", 1, "H", "W"),
@@ -276,7 +278,7 @@ def run_parity(
         if not own:
             add("6 G fusion", "fake image max-abs", ref("out.fake_image"), lambda r: _max_abs(fake, r), 1e-3)
         else:  # G fed our own upstream results: an end-to-end comparison (the STN's sensitivity), step 7's bound
-            add("6 G fusion", "fake image PSNR dB", ref("out.fake_image"), lambda r: psnr(fake, r), 35.0, True,
+            add("6 G fusion", "fake image PSNR dB", ref("out.fake_image"), lambda r: psnr(fake, r), MIN_PSNR, True,
                 f"own upstream inputs: {', '.join(own)} not in the file")  # fmt: skip
         # 7. End to end, tie-aware: batched, then one sample per call (how the official code ran).
         batch = {"image": image, "label": label, "cloth": color, "product_mask": t["input.edge"], "pose": pose}
@@ -314,7 +316,7 @@ def _end_to_end(
     step = f"7 end to end ({name})"
     results = [
         CheckResult(step, "decisions beyond margin", float(violations), 0, detail="; ".join(details) or tie_text),
-        CheckResult(step, "fake image PSNR dB", None if stored_fake is None else psnr(torch.cat(fakes), stored_fake), 35.0, True, tie_text),
+        CheckResult(step, "fake image PSNR dB", None if stored_fake is None else psnr(torch.cat(fakes), stored_fake), MIN_PSNR, True, tie_text),
     ]
     if log:
         for r in results:

@@ -94,7 +94,7 @@ class TryOnPipeline(nn.Module):
         return self
 
     def _apply(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        """``.to()``, ``.cpu()``, ``.cuda()``, ``.half()``, ... then :meth:`apply_schedule`."""
+        """Every device or dtype move of the module (``.to()``, ``.half()``, ...), then :meth:`apply_schedule`."""
         result = super()._apply(fn, *args, **kwargs)
         self.apply_schedule()
         return result

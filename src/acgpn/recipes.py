@@ -379,9 +379,8 @@ def export_model(run: str | Path, dest: str | Path, command: str, log: Callable[
     run, dest = Path(run), Path(dest)
     report = json.loads((run / "report.json").read_text())
     pipe = TryOnPipeline.from_pretrained(run / "model")
-    for net in (pipe.g1, pipe.g2, pipe.u, pipe.g):
-        for p in net.parameters():
-            p.data = p.data.half()
+    for p in pipe.parameters():  # parameters only: the TPS buffers stay float32
+        p.data = p.data.half()
     pipe.save_pretrained(dest)
     params = sum(p.numel() for p in pipe.parameters())
     demo = run_demo(run / "demo", model=dest)

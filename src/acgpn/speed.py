@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from acgpn.errors import InputError
+from acgpn.parity import MIN_PSNR, TIE_MARGIN  # the parity-step-7 tolerances that channels_last and compile keep
 
 #: Autocast dtypes by name.
 AUTOCAST_DTYPES: Final = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -37,9 +38,6 @@ AUTOCAST_DTYPES: Final = {"bf16": torch.bfloat16, "fp16": torch.float16}
 AUTOCAST_TIE_MARGIN: Final = 0.05
 #: Minimum PSNR (dB) of the try-on image under autocast against float32 eager, decisions tie-aware.
 AUTOCAST_MIN_PSNR: Final = 25.0
-#: Parity-step-7 tolerances that channels_last and compile keep.
-TIE_MARGIN: Final = 1e-4
-MIN_PSNR: Final = 35.0
 
 
 def cpu_supports_bf16() -> bool:
