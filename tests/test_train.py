@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,8 @@ from acgpn.pipeline import TryOnPipeline
 from acgpn.synth import generate_dataset
 from acgpn.train import TrainConfig, Trainer, TrainingDiverged, preset_config, train
 from acgpn.train.config import load_config_file
+from acgpn.nets.unet import UNet
+from acgpn.train import state
 from acgpn.train.holes import random_hole_masks
 from acgpn.train.stages import GeneratorStep, build_discriminators
 from acgpn.train.trainer import build_generators
@@ -187,8 +190,10 @@ def test_resume_after_sigkill_is_bit_exact_and_checkpoints_load(train_dir, tmp_p
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    latest = tmp_path / "killed" / "checkpoints" / "latest"
-    assert torch.load(latest / "training_state.pt", weights_only=True)["step"] == 2
+    # killed at any moment after step_2 was renamed into place (possibly before `latest` was): the
+    # newest complete checkpoint is step 2's
+    latest = state.find_latest(tmp_path / "killed")
+    assert latest is not None and torch.load(latest / "training_state.pt", weights_only=True)["step"] == 2
     resumed = subprocess.run(cli(*args, "--out", str(tmp_path / "killed"), "--resume"), env=ENV, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
 
@@ -218,8 +223,8 @@ def test_ddp_two_processes_then_resume_in_one(train_dir, tmp_path):
     assert saved["run"]["world_size"] == 2 and saved["run"]["steps_per_epoch"] == 2  # 4 samples / (1 x 2 processes)
     lines = (run / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1  # rank 0 only (log_every 10 -> the final step)
-    state = torch.load(run / "checkpoints" / "latest" / "training_state.pt", weights_only=True)
-    assert state["step"] == 2 and state["world_size"] == 2
+    saved_state = torch.load(run / "checkpoints" / "latest" / "training_state.pt", weights_only=True)
+    assert saved_state["step"] == 2 and saved_state["world_size"] == 2
     before = weights(run)
     res = subprocess.run(cli(*args, "--steps", "3", "--resume"), env=ENV, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -235,3 +240,21 @@ def test_bf16_autocast_step_is_finite(train_dir, tmp_path):
     assert result.step == 1 and all(isinstance(line[k], float) for k in ("fusion_l1", "g_gan", "d_loss"))
     with pytest.raises(InputError, match="fp16"):
         train(small_config(train_dir, tmp_path / "run16", stage="cfm", steps=1, amp="fp16"), progress=False)
+
+
+def test_find_latest_picks_the_newest_complete_checkpoint_after_a_crash_between_renames(tmp_path):
+    nets = {"g1": UNet(3, 2, base_channels=4, depth=2)}
+    for step in (2, 4):
+        state.save_checkpoint(tmp_path, step, nets, {}, {}, {"step": step}, keep_step=True)
+    root = tmp_path / "checkpoints"
+    assert state.find_latest(tmp_path) == root / "latest"
+    # the crash: step_4 was renamed into place, `latest` still holds step 2
+    shutil.rmtree(root / "latest")
+    shutil.copytree(root / "step_2", root / "latest")
+    assert state.find_latest(tmp_path) == root / "step_4"
+    # the crash mid-swap: only the set-aside copy is left
+    shutil.rmtree(root / "step_4")
+    (root / "latest").rename(root / ".latest-previous")
+    assert state.find_latest(tmp_path) == root / ".latest-previous"
+    (root / ".latest-previous" / "training_state.pt").write_bytes(b"torn")
+    assert state.find_latest(tmp_path) == root / "step_2"

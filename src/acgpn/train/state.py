@@ -11,7 +11,8 @@
 
 A checkpoint is written into a temporary folder (each file itself atomically) and renamed into
 place; ``latest`` is replaced by renaming the old one aside first, so a crash at any moment leaves
-either the old or the new ``latest`` (:func:`find_latest` also picks up the set-aside copy).
+either the old or the new ``latest``; :func:`find_latest` picks the newest complete folder (``latest``,
+the set-aside copy, or a ``step_N`` renamed into place just before the crash).
 """
 
 from __future__ import annotations
@@ -115,13 +116,28 @@ def save_checkpoint(
 
 
 # ----------------------------------------------------------------------------- read
+def _saved_step(folder: Path) -> int:
+    """The step a checkpoint folder holds (-1 when its state file cannot be read)."""
+    try:
+        return int(torch.load(folder / STATE_FILE, map_location="cpu", weights_only=True, mmap=True)["step"])
+    except Exception:  # noqa: BLE001 - a torn or foreign file is simply not a candidate
+        return -1
+
+
 def find_latest(run_dir: str | Path) -> Path | None:
-    """``RUN/checkpoints/latest`` (or its set-aside copy after a crash mid-swap), else None."""
+    """The newest complete checkpoint of a run, else None.
+
+    Normally ``RUN/checkpoints/latest``; after a crash between renames it is the set-aside copy or
+    a ``step_N`` folder that was renamed into place before ``latest`` could be.
+    """
     root = Path(run_dir) / CHECKPOINTS_DIR
-    for name in (LATEST, _ASIDE):
-        if (root / name / STATE_FILE).is_file():
-            return root / name
-    return None
+    named = [root / LATEST, root / _ASIDE]
+    numbered = sorted(root.glob("step_*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else -1, reverse=True)
+    best, best_step = None, -1
+    for folder in [*named, *numbered[:1]]:
+        if (folder / STATE_FILE).is_file() and (step := _saved_step(folder)) > best_step:
+            best, best_step = folder, step
+    return best
 
 
 def load_discriminators(folder: str | Path) -> dict[str, MultiscaleDiscriminator]:
