@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test bench train-synthetic clean
+.PHONY: venv demo test check-kernels bench train-synthetic clean
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -rs tests
+
+check-kernels: $(STAMP)   # the whole parity protocol on the portable CPU kernels (~1 min)
+	ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default $(VENV)/bin/acgpn parity tests/data/parity_seed1.safetensors
 
 train-synthetic: $(STAMP)
 	$(PY) -m acgpn.recipes --out outputs/train-synthetic
