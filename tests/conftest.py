@@ -1,10 +1,18 @@
-"""Shared fixtures: small synthetic datasets generated once per test session."""
+"""Shared fixtures: small synthetic datasets generated once per test session, and the run's schedule.
+
+Schedule (2 cores): tests marked ``slow`` (full-size nets, subprocess and browser runs) run last,
+on every core; the others first, on one thread (their small nets gain nothing from a second one).
+Meanwhile the parity check on other CPU kernels runs in a one-thread subprocess started at
+collection, on the core they leave free; its test, the very last, collects the result.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +21,62 @@ import torch
 from acgpn.synth import generate_dataset
 
 pytest_plugins = ["model_fixtures"]  # recipe-weight nets shared by the model tests
+
+ALL_THREADS = torch.get_num_threads()
+OTHER_KERNELS_TEST = "test_parity_cli_passes_on_other_cpu_kernels"
+_other_kernels: dict[str, object] = {}
+
+
+def _start_other_kernels_parity() -> None:
+    """``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default, one thread, in the
+    background, on sample 1 of the vectors with every output (the portable kernels run the
+    official-size nets about 3x slower; ``make check-kernels`` runs the whole file)."""
+    from model_fixtures import PARITY_FILE
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    folder = Path(tempfile.mkdtemp(prefix="acgpn-kernels-"))
+    path = folder / "parity_seed1_sample1.safetensors"
+    with safe_open(str(PARITY_FILE), "pt") as f:
+        one = {k: f.get_tensor(k) if k == "out.tps_inverse_kernel" else f.get_tensor(k)[1:2].contiguous() for k in f.keys()}
+        save_file(one, str(path), metadata=f.metadata())
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"}
+    log = open(folder / "output.txt", "w+", encoding="utf-8")  # noqa: SIM115 - read back by the fixture
+    cmd = [sys.executable, "-m", "acgpn.cli.main", "parity", str(path)]
+    _other_kernels.update(proc=subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log=log, folder=folder)
+
+
+@pytest.hookimpl(trylast=True)  # after -m / -k deselection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order: unmarked tests, then ``slow`` ones, then the other-kernels check; start that check."""
+    items.sort(key=lambda item: (item.name == OTHER_KERNELS_TEST, item.get_closest_marker("slow") is not None))
+    if any(item.name == OTHER_KERNELS_TEST for item in items):
+        _start_other_kernels_parity()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every core for ``slow`` tests (set before their fixtures are built), one thread otherwise."""
+    torch.set_num_threads(ALL_THREADS if item.get_closest_marker("slow") else 1)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    proc = _other_kernels.get("proc")
+    if isinstance(proc, subprocess.Popen):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        _other_kernels["log"].close()  # type: ignore[attr-defined]
+        shutil.rmtree(_other_kernels["folder"], ignore_errors=True)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def other_kernels_parity() -> tuple[int, str]:
+    """(exit code, output) of the background other-kernels parity run (see the module docstring)."""
+    proc, log = _other_kernels["proc"], _other_kernels["log"]
+    assert isinstance(proc, subprocess.Popen)
+    code = proc.wait(timeout=900)
+    log.seek(0)  # type: ignore[attr-defined]
+    return code, log.read()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
@@ -25,28 +89,6 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def small_synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """4 synthetic samples at 64x48, seed 0, phase "test"; the dataset root."""
     return generate_dataset(tmp_path_factory.mktemp("synth_small") / "data", 4, (64, 48), seed=0)
-
-
-@pytest.fixture(scope="session")
-def other_kernels_parity(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
-    """(exit code, output) of ``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default,
-    on sample 1 of the vectors with every output (a one-sample file: the portable kernels run the
-    official-size nets about 3x slower; the whole file is checked by ``make check-kernels``).
-
-    Run alone, not beside the other tests: on 2 cores two multi-threaded torch processes slow each
-    other down several times over (their OpenMP threads spin while waiting)."""
-    from model_fixtures import PARITY_FILE
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    with safe_open(str(PARITY_FILE), "pt") as f:
-        one = {k: f.get_tensor(k) if k == "out.tps_inverse_kernel" else f.get_tensor(k)[1:2].contiguous() for k in f.keys()}
-        path = tmp_path_factory.mktemp("kernels") / "parity_seed1_sample1.safetensors"
-        save_file(one, str(path), metadata=f.metadata())
-    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default"}
-    cmd = [sys.executable, "-m", "acgpn.cli.main", "parity", str(path)]
-    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
-    return done.returncode, done.stdout
 
 
 @pytest.fixture

@@ -99,6 +99,7 @@ def _upload(page, elem_id: str, path: Path) -> None:  # type: ignore[no-untyped-
     page.locator(f"#{elem_id} button[aria-label='Clear']").wait_for(timeout=30_000)  # shown once a file is held
 
 
+@pytest.mark.slow
 def test_demo_runs_an_example_and_an_upload_in_headless_chromium(demo_url, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
     from skimage import data

@@ -70,6 +70,7 @@ class Fusion(nn.Module):
         return cfm.content_fusion(self.g, body_image, final_label, refined_cloth, skin, noise)
 
 
+@pytest.mark.slow
 def test_onnx_parity_on_the_parity_inputs(tmp_path: Path, one_thread: None) -> None:
     import onnxruntime as ort
 

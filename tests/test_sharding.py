@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from typer.testing import CliRunner
 
 from acgpn.cli.main import app
@@ -27,6 +29,7 @@ def torchrun(args: list[str], nproc: int = 2) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_two_ranks_give_the_single_process_outputs(tmp_path: Path, small_synth_dir: Path, one_thread: None) -> None:
     ckpt = small_pipeline().save_pretrained(tmp_path / "tiny")
     pairs = tmp_path / "pairs.txt"  # 5 pairs: an uneven split
@@ -56,6 +59,7 @@ def test_two_ranks_give_the_single_process_outputs(tmp_path: Path, small_synth_d
     assert not list(sharded.glob(".*.tmp*"))
 
 
+@pytest.mark.slow
 def test_bad_input_on_one_rank_stops_every_rank_before_writing(tmp_path: Path, small_synth_dir: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(small_synth_dir, data)

@@ -210,10 +210,12 @@ def run_parity(
     log: Callable[[str], None] | None = None,
     fast_math: bool = True,
     tie_margin: float = TIE_MARGIN,
+    per_sample: bool = True,
 ) -> list[CheckResult]:
     """The reference protocol, steps 0-7, on one vectors file. Returns every check.
 
     Without ``pipe``, the recipe weights named by the file's metadata are built (with ``fast_math``).
+    ``per_sample=False`` leaves out step 7's one-sample-per-call run (half of step 7's cost).
     """
     t, meta = load_vectors(path)
     pipe = pipe or recipe_pipeline(int(meta["seed"])).set_fast_math(fast_math)
@@ -284,7 +286,8 @@ def run_parity(
         batch = {"image": image, "label": label, "cloth": color, "product_mask": t["input.edge"], "pose": pose}
         stored_g2 = ref("out.g2_prob")
         stored = (ref("out.g1_label"), None if stored_g2 is None else threshold.predicted_cloth_mask(stored_g2))
-        for name, samples in (("batched", [slice(None)]), ("per sample", [slice(i, i + 1) for i in range(image.shape[0])])):
+        runs = [("batched", [slice(None)]), ("per sample", [slice(i, i + 1) for i in range(image.shape[0])])]
+        for name, samples in runs[: 2 if per_sample else 1]:
             if name == "per sample" and len(samples) == 1:  # one sample: that call is the batched one
                 step7 = [replace(r, step="7 end to end (per sample)") for r in results[-2:]]
             else:
