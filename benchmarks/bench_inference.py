@@ -16,7 +16,8 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
   achieved GFLOP/s (its counted FLOPs / time) is reported against it.
 * **FLOPs**: multiply-adds counted per net with ``torch.utils.flop_counter`` on the meta device
   (2 FLOP per multiply-add; convolutions and matmuls, which are > 99.9 % of them).
-* **Variants** (at 256x192, ``--variant-batch``): channels_last, torch.compile, autocast (bf16 on
+* **Variants** (at 256x192, ``--variant-batch``): NCHW (the layout before channels_last became the
+  CPU default), channels_last (where it is not the default), torch.compile, autocast (bf16 on
   CPUs with AVX512-BF16/AMX, else a note that it fell back; bf16 and fp16 on GPUs), and the ONNX
   export run by onnxruntime. Each is compared with float32 eager on the same inputs and noise with
   the tie-aware comparison of parity step 7 (:mod:`acgpn.speed` documents the tolerances).
@@ -49,9 +50,9 @@ REPO = HERE.parent
 SPEC_OFFICIAL_FALLBACK = {1: (2.94, 1.05), 4: (2.66, 1.53)}
 PRESETS = {
     "quick": {"grid": {(256, 192): [1, 4]}, "repeats": 2, "variants": []},
-    "default": {"grid": {(256, 192): [1, 4, 8, 16], (512, 384): [1, 4]}, "repeats": 3, "variants": ["channels_last", "autocast", "onnx"]},
+    "default": {"grid": {(256, 192): [1, 4, 8, 16], (512, 384): [1, 4]}, "repeats": 3, "variants": ["nchw", "channels_last", "autocast", "onnx"]},
     "full": {"grid": {(256, 192): [1, 4, 8, 16], (512, 384): [1, 4, 8, 16]}, "repeats": 3,
-             "variants": ["channels_last", "compile", "autocast", "onnx"]},
+             "variants": ["nchw", "channels_last", "compile", "autocast", "onnx"]},
 }  # fmt: skip
 VARIANT_SIZE = (256, 192)
 
@@ -135,6 +136,11 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
     pipe = recipe_pipeline(1).to(args.device)
     variant = args.variant
     autocast = variant if variant in ("bf16", "fp16") else None
+    if variant == "nchw":  # the layout before channels_last became the CPU default
+        pipe.channels_last = False
+        pipe.apply_schedule()
+    if variant == "channels_last" and pipe.g1.conv1[0].weight.is_contiguous(memory_format=torch.channels_last):
+        return {"notes": ["channels_last is already the default on this device"]}
     notes = apply_speed_options(pipe, channels_last=variant == "channels_last", compile=variant == "compile", autocast=autocast)
     batch = {k: v.to(args.device) for k, v in parity_batch(args.batch, h, w).items()}
     noise = pipe.sample_noise(args.batch, h, w, torch.Generator().manual_seed(0))
@@ -315,7 +321,7 @@ def main() -> None:
     p.add_argument("--sizes", type=_size, nargs="+", help="override the preset's sizes (HxW)")
     p.add_argument("--batch-sizes", type=int, nargs="+", help="override the preset's batch sizes")
     p.add_argument("--repeats", type=int, help="timed runs per configuration (default: the preset's)")
-    p.add_argument("--variants", nargs="*", choices=("channels_last", "compile", "autocast", "onnx"), help="override the preset's variants")
+    p.add_argument("--variants", nargs="*", choices=("nchw", "channels_last", "compile", "autocast", "onnx"), help="override the preset's variants")
     p.add_argument("--variant-batch", type=int, default=4)
     p.add_argument("--variant-size", type=_size, default=VARIANT_SIZE)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)

@@ -183,19 +183,27 @@ def _with_working_size(tmp_path: Path) -> Path:
 
 # ----------------------------------------------------------------------------- speed options
 def test_channels_last_keeps_the_outputs_tie_aware(one_thread: None) -> None:
-    """channels_last (acgpn.speed) against float32 eager: parity-step-7 tolerances."""
+    """channels_last (the CPU default with fast_math; acgpn.speed elsewhere) against NCHW float32
+    eager: parity-step-7 tolerances. ``--exact`` and ``channels_last=False`` keep NCHW, and the
+    layout survives a ``.to()``."""
     import copy
 
     from acgpn.speed import MIN_PSNR, TIE_MARGIN, apply_speed_options
     from test_pipeline import random_batch
 
+    nhwc = torch.channels_last
     pipe = small_pipeline()
+    assert pipe.g1.conv1[0].weight.is_contiguous(memory_format=nhwc)  # the CPU default
+    assert not pipe.set_fast_math(False).g.conv1[0].weight.is_contiguous(memory_format=nhwc)  # --exact: NCHW
+    pipe.set_fast_math(True).channels_last = False
+    pipe.apply_schedule()
+    assert pipe.u.conv1[0].weight.is_contiguous()
     batch = random_batch(2, 128, 96)
     noise = pipe.sample_noise(2, 128, 96, torch.Generator().manual_seed(0))
     ref = pipe(batch, noise=noise)
     fast = copy.deepcopy(pipe)
     assert apply_speed_options(fast, channels_last=True) == []
-    assert fast.g1.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert fast.to("cpu").g1.conv1[0].weight.is_contiguous(memory_format=nhwc)
     decisions = TieAwareDecisions(ref.layout_ids, ref.predicted_cloth_mask, tie_margin=TIE_MARGIN)
     out = fast(batch, noise=noise, decisions=decisions)
     assert decisions.violations == 0

@@ -193,7 +193,7 @@ def save_official(directory: str | Path, nets: dict[str, nn.Module]) -> None:
     """Write nets as official-style ``latest_net_*.pth`` files (atomically)."""
     for name, net in nets.items():
         with atomic_path(Path(directory) / OFFICIAL_FILES[name]) as tmp:
-            torch.save(net.state_dict(), tmp)
+            torch.save({k: v.contiguous() for k, v in net.state_dict().items()}, tmp)  # NCHW even from channels_last nets
 
 
 # ----------------------------------------------------------------------------- our format

@@ -74,23 +74,37 @@ class TryOnPipeline(nn.Module):
         align_corners: bool = False,
         noise_probability: float = NOISE_PROBABILITY,
         fast_math: bool = True,
+        channels_last: bool | None = None,
     ) -> None:
         super().__init__()
         self.g1, self.g2, self.u, self.g = g1, g2, u, g
         self.align_corners = align_corners
         self.noise_probability = noise_probability
+        #: Nets in NHWC layout: True, False, or None (the default) for "on the CPU with fast_math".
+        self.channels_last = channels_last
         self.set_fast_math(fast_math)
-        self.apply_schedule()
         self.eval()
 
     def apply_schedule(self) -> TryOnPipeline:
-        """Set the U-Nets' batch schedule for the pipeline's device (re-applied by every
-        ``.to()``): per-sample large levels on the CPU (:data:`CPU_PER_SAMPLE_PIXELS`), else
-        all batched. Only speed and memory change, not the outputs."""
-        pixels = CPU_PER_SAMPLE_PIXELS if self.device.type == "cpu" else None
+        """Set how the nets run on the pipeline's device (re-applied by every ``.to()`` and
+        :meth:`set_fast_math`); only speed and memory change, the outputs stay within rounding:
+
+        * the U-Nets' batch schedule: per-sample large levels on the CPU
+          (:data:`CPU_PER_SAMPLE_PIXELS`), else all batched;
+        * the memory format (:attr:`channels_last`): by default NHWC on the CPU when ``fast_math``
+          is on (oneDNN's NHWC 3x3 kernels are up to 1.4x faster on AVX-512 CPUs, on par on AVX2),
+          NCHW elsewhere and with the official ops (``--exact`` stays bit-identical).
+        """
+        cpu = self.device.type == "cpu"
+        pixels = CPU_PER_SAMPLE_PIXELS if cpu else None
         for module in self.modules():
             if isinstance(module, UNet):
                 module.per_sample_pixels = pixels
+        nhwc = self.channels_last if self.channels_last is not None else cpu and self.fast_math
+        layout = torch.channels_last if nhwc else torch.contiguous_format
+        for net in (self.g1, self.g2, self.u, self.g):
+            if any(p.dim() == 4 and not p.is_contiguous(memory_format=layout) for p in net.parameters()):
+                net.to(memory_format=layout)
         return self
 
     def _apply(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -106,7 +120,8 @@ class TryOnPipeline(nn.Module):
         why parity step 7 is tie-aware (on parity_seed1: every check passes, 3 ties resolved)."""
         for net in (self.g1, self.g2, self.u, self.g):
             net.set_fast_math(enabled)
-        return self
+        self.fast_math = enabled
+        return self.apply_schedule()
 
     # ----------------------------------------------------------------------------- loading
     @classmethod

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
         fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in all four nets (outputs within ~1e-4, near-tie decisions may differ); --exact: official ops everywhere."),
         backend: str = typer.Option("torch", "--backend", help="torch | onnxruntime (then --checkpoint is a file written by acgpn export)."),
-        channels_last: bool = typer.Option(False, "--channels-last", help="Nets in NHWC layout (torch backend; see acgpn.speed)."),
+        channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Nets in NHWC layout (torch backend); default: on the CPU unless --exact (see acgpn.speed)."),  # noqa: UP007
         autocast: Optional[str] = typer.Option(None, "--autocast", help="bf16 | fp16: nets under autocast where the device supports it, else float32 with a note (torch backend)."),
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints (default: the embedded synthetic model)."""
@@ -70,10 +70,13 @@ def register(app: typer.Typer) -> None:
             pipe = OnnxPipeline(checkpoint, device=dev)
         else:
             pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
-            if channels_last or autocast:
+            if channels_last is not None:
+                pipe.channels_last = channels_last
+                pipe.apply_schedule()
+            if autocast:
                 from acgpn.speed import apply_speed_options
 
-                for note in apply_speed_options(pipe, channels_last=channels_last, autocast=autocast):
+                for note in apply_speed_options(pipe, autocast=autocast):
                     typer.echo(f"note: {note}", err=True)
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,

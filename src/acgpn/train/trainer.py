@@ -361,7 +361,7 @@ class Trainer:
     def _save_grid(self, batch: dict[str, Tensor]) -> None:
         from acgpn.fileio import save_image
 
-        pipe = TryOnPipeline(self.nets["g1"], self.nets["g2"], self.nets["u"], self.nets["g"])
+        pipe = TryOnPipeline(self.nets["g1"], self.nets["g2"], self.nets["u"], self.nets["g"], channels_last=False)  # keep the training layout
         grid = image_grid(pipe, batch, torch.Generator().manual_seed(self.config.seed))
         save_image(self.run_dir / "images" / f"step_{self.step}.png", grid)
         for name, net in self.nets.items():  # the pipeline switched them to eval / official ops
