@@ -117,7 +117,7 @@ class TryOnPipeline(nn.Module):
         """Faster op sequences (:meth:`UNet.set_fast_math`) in all four nets, or the official ones.
 
         Outputs move by about 2e-5; near-tie G1/G2 pixels may then decide differently, which is
-        why parity step 7 is tie-aware (on parity_seed1: every check passes, 3 ties resolved)."""
+        why parity step 7 is tie-aware (on parity_seed1: every check passes, 4 ties resolved)."""
         for net in (self.g1, self.g2, self.u, self.g):
             net.set_fast_math(enabled)
         self.fast_math = enabled
