@@ -3,7 +3,8 @@
 Schedule (2 cores): tests marked ``slow`` (full-size nets, subprocess and browser runs) run last,
 on every core; the others first, on one thread (their small nets gain nothing from a second one).
 Meanwhile the parity check on other CPU kernels runs in a one-thread subprocess started at
-collection, on the core they leave free; its test, the very last, collects the result.
+collection, on the core they leave free (its test, the very last, collects the result), and the
+web demo's server starts there for the browser test.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ pytest_plugins = ["model_fixtures"]  # recipe-weight nets shared by the model te
 ALL_THREADS = torch.get_num_threads()
 OTHER_KERNELS_TEST = "test_parity_cli_passes_on_other_cpu_kernels"
 _other_kernels: dict[str, object] = {}
+#: (work folder, (process, url)) of the web demo server started at collection (test_demo_browser).
+DEMO_SERVER = pytest.StashKey[tuple[Path, tuple[subprocess.Popen, str]]]()
 
 
 def _start_other_kernels_parity() -> None:
@@ -52,6 +55,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (item.name == OTHER_KERNELS_TEST, item.get_closest_marker("slow") is not None))
     if any(item.name == OTHER_KERNELS_TEST for item in items):
         _start_other_kernels_parity()
+    browser = next((item for item in items if item.module.__name__ == "test_demo_browser"), None)  # type: ignore[attr-defined]
+    if browser is not None and browser.module.demo_available():  # type: ignore[attr-defined]
+        work = Path(tempfile.mkdtemp(prefix="acgpn-demo-"))
+        config.stash[DEMO_SERVER] = (work, browser.module.start_demo_server(work))  # type: ignore[attr-defined]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -60,6 +67,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    demo = session.config.stash.get(DEMO_SERVER, None)
+    if demo is not None:
+        work, (server, _) = demo
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        shutil.rmtree(work, ignore_errors=True)
     proc = _other_kernels.get("proc")
     if isinstance(proc, subprocess.Popen):
         if proc.poll() is None:

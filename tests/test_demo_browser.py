@@ -25,6 +25,7 @@ from PIL import Image
 
 from acgpn.nets import UNet, WarpNet
 from acgpn.pipeline import TryOnPipeline
+from conftest import DEMO_SERVER
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -41,24 +42,42 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory):
-    pytest.importorskip("gradio", reason="browser test skipped: gradio not installed (pip install 'acgpn[demo]')")
-    pytest.importorskip("playwright.sync_api", reason="browser test skipped: playwright not installed")
-    work = tmp_path_factory.mktemp("demo")
+def start_demo_server(work: Path) -> tuple[subprocess.Popen, str]:
+    """Save a tiny pipeline (widths 4) into ``work`` and start ``acgpn demo`` on it, on a free
+    port; returns (process, url). tests/conftest.py calls it at collection, so the server starts
+    (imports gradio, builds the model) on the core the one-thread tests leave free."""
     torch.manual_seed(0)
     TryOnPipeline(g1=UNet(37, 14, base_channels=4), g2=UNet(37, 1, base_channels=4),
                   u=WarpNet(base_channels=4, loc_channels=(4, 4, 4, 4, 4, 8)), g=UNet(24, 3, base_channels=4),
                   ).save_pretrained(work / "tiny")  # fmt: skip
     port = _free_port()
-    log = (work / "server.log").open("w")
     env = {**os.environ, "GRADIO_TEMP_DIR": str(work / "gradio"), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "acgpn.cli.main", "demo", "--checkpoint", str(work / "tiny"), "--port", str(port),
            "--size", f"{SIZE[0]}x{SIZE[1]}", "--device", "cpu"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
+    with (work / "server.log").open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    return proc, f"http://127.0.0.1:{port}/"
+
+
+def demo_available() -> bool:
+    """Whether the browser test can run here (Chromium, gradio and playwright present)."""
+    import importlib.util
+
+    return CHROMIUM is not None and all(importlib.util.find_spec(m) for m in ("gradio", "playwright"))
+
+
+@pytest.fixture(scope="module")
+def demo_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    pytest.importorskip("gradio", reason="browser test skipped: gradio not installed (pip install 'acgpn[demo]')")
+    pytest.importorskip("playwright.sync_api", reason="browser test skipped: playwright not installed")
+    early = request.config.stash.get(DEMO_SERVER, None)  # started by conftest at collection
+    if early is not None:
+        work, (proc, url) = early
+    else:
+        work = tmp_path_factory.mktemp("demo")
+        proc, url = start_demo_server(work)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
@@ -76,7 +95,6 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        log.close()
 
 
 def _result_pixels(page, timeout_ms: int, previous: str | None = None) -> tuple[np.ndarray, str]:  # type: ignore[no-untyped-def]

@@ -112,6 +112,7 @@ def demo(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
 ) -> None:
     """Serve the web demo (Gradio): upload a person and a cloth photo, see the result and every step."""
+    import signal
     import tempfile
 
     from acgpn.photos.tryon import load_pipeline
@@ -127,10 +128,17 @@ def demo(
     working = _size(size)
     pipe, model = load_pipeline(checkpoint, resolve_device(device))
     _log(f"model: {model}")
+    def stop(signum: int, frame: object) -> None:  # SIGTERM ends the server like Ctrl-C: the work folder is removed
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     with tempfile.TemporaryDirectory(prefix="acgpn-demo-") as work:
         service = TryOnService(pipe, model, working, seed, Path(work) / "runs")
         app = build_app(service, write_examples(Path(work) / "examples"))
-        launch(app, host, port)
+        try:
+            launch(app, host, port)
+        except KeyboardInterrupt:
+            pass
 
 
 def register(app: typer.Typer) -> None:
