@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -rs tests
 
-check-kernels: $(STAMP)   # the whole parity protocol on the portable CPU kernels (~1 min)
+check-kernels: $(STAMP)   # the whole parity protocol on the portable CPU kernels (~1.5 min)
 	ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default $(VENV)/bin/acgpn parity tests/data/parity_seed1.safetensors
 
 train-synthetic: $(STAMP)

@@ -16,8 +16,8 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
   achieved GFLOP/s (its counted FLOPs / time) is reported against it.
 * **FLOPs**: multiply-adds counted per net with ``torch.utils.flop_counter`` on the meta device
   (2 FLOP per multiply-add; convolutions and matmuls, which are > 99.9 % of them).
-* **Variants** (at 256x192, ``--variant-batch``): NCHW (the layout before channels_last became the
-  CPU default), channels_last (where it is not the default), torch.compile, autocast (bf16 on
+* **Variants** (at 256x192, ``--variant-batch``): NCHW or channels_last, whichever is not the
+  device's default (:func:`acgpn.runtime.prefers_channels_last`), torch.compile, autocast (bf16 on
   CPUs with AVX512-BF16/AMX, else a note that it fell back; bf16 and fp16 on GPUs), and the ONNX
   export run by onnxruntime. Each is compared with float32 eager on the same inputs and noise with
   the tie-aware comparison of parity step 7 (:mod:`acgpn.speed` documents the tolerances).
@@ -136,11 +136,12 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
     pipe = recipe_pipeline(1).to(args.device)
     variant = args.variant
     autocast = variant if variant in ("bf16", "fp16") else None
-    if variant == "nchw":  # the layout before channels_last became the CPU default
+    default_nhwc = pipe.g1.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)  # acgpn.runtime.prefers_channels_last
+    if variant == "nchw" and not default_nhwc or variant == "channels_last" and default_nhwc:
+        return {"notes": [f"{variant} is already the default on this device"]}
+    if variant == "nchw":
         pipe.channels_last = False
         pipe.apply_schedule()
-    if variant == "channels_last" and pipe.g1.conv1[0].weight.is_contiguous(memory_format=torch.channels_last):
-        return {"notes": ["channels_last is already the default on this device"]}
     notes = apply_speed_options(pipe, channels_last=variant == "channels_last", compile=variant == "compile", autocast=autocast)
     batch = {k: v.to(args.device) for k, v in parity_batch(args.batch, h, w).items()}
     noise = pipe.sample_noise(args.batch, h, w, torch.Generator().manual_seed(0))

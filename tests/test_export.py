@@ -183,17 +183,23 @@ def _with_working_size(tmp_path: Path) -> Path:
 
 # ----------------------------------------------------------------------------- speed options
 def test_channels_last_keeps_the_outputs_tie_aware(one_thread: None) -> None:
-    """channels_last (the CPU default with fast_math; acgpn.speed elsewhere) against NCHW float32
-    eager: parity-step-7 tolerances. ``--exact`` and ``channels_last=False`` keep NCHW, and the
-    layout survives a ``.to()``."""
+    """channels_last (the default with fast_math on AVX-512 CPUs; acgpn.speed or
+    ``channels_last=True`` elsewhere) against NCHW float32 eager: parity-step-7 tolerances.
+    ``--exact`` and ``channels_last=False`` keep NCHW, and the layout survives a ``.to()``."""
     import copy
 
     from acgpn.speed import MIN_PSNR, TIE_MARGIN, apply_speed_options
     from test_pipeline import random_batch
 
+    from acgpn.runtime import prefers_channels_last
+
     nhwc = torch.channels_last
     pipe = small_pipeline()
-    assert pipe.g1.conv1[0].weight.is_contiguous(memory_format=nhwc)  # the CPU default
+    default = prefers_channels_last(torch.device("cpu"))  # AVX-512 kernels
+    assert pipe.g1.conv1[0].weight.is_contiguous(memory_format=nhwc) == default
+    pipe.channels_last = True
+    assert pipe.apply_schedule().g1.conv1[0].weight.is_contiguous(memory_format=nhwc)
+    pipe.channels_last = None
     assert not pipe.set_fast_math(False).g.conv1[0].weight.is_contiguous(memory_format=nhwc)  # --exact: NCHW
     pipe.set_fast_math(True).channels_last = False
     pipe.apply_schedule()

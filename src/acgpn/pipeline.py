@@ -23,6 +23,7 @@ from acgpn import checkpoints
 from acgpn.modules import cfm, cwm, sgm
 from acgpn.modules.decisions import Decisions, ThresholdDecisions
 from acgpn.nets import UNet, WarpNet
+from acgpn.runtime import prefers_channels_last
 from acgpn.working_size import CONFIG_KEY, read_working_size, resize_batch, resize_noise, resize_output
 
 #: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
@@ -80,7 +81,7 @@ class TryOnPipeline(nn.Module):
         self.g1, self.g2, self.u, self.g = g1, g2, u, g
         self.align_corners = align_corners
         self.noise_probability = noise_probability
-        #: Nets in NHWC layout: True, False, or None (the default) for "on the CPU with fast_math".
+        #: Nets in NHWC layout: True, False, or None (the default) for "with fast_math on AVX-512 CPUs".
         self.channels_last = channels_last
         self.set_fast_math(fast_math)
         self.eval()
@@ -91,16 +92,17 @@ class TryOnPipeline(nn.Module):
 
         * the U-Nets' batch schedule: per-sample large levels on the CPU
           (:data:`CPU_PER_SAMPLE_PIXELS`), else all batched;
-        * the memory format (:attr:`channels_last`): by default NHWC on the CPU when ``fast_math``
-          is on (oneDNN's NHWC 3x3 kernels are up to 1.4x faster on AVX-512 CPUs, on par on AVX2),
-          NCHW elsewhere and with the official ops (``--exact`` stays bit-identical).
+        * the memory format (:attr:`channels_last`): by default NHWC with ``fast_math`` on CPUs
+          with AVX-512 kernels (:func:`acgpn.runtime.prefers_channels_last`: oneDNN's NHWC 3x3
+          convolutions are 1.4x faster there), NCHW elsewhere and with the official ops
+          (``--exact`` stays bit-identical).
         """
         cpu = self.device.type == "cpu"
         pixels = CPU_PER_SAMPLE_PIXELS if cpu else None
         for module in self.modules():
             if isinstance(module, UNet):
                 module.per_sample_pixels = pixels
-        nhwc = self.channels_last if self.channels_last is not None else cpu and self.fast_math
+        nhwc = self.channels_last if self.channels_last is not None else self.fast_math and prefers_channels_last(self.device)
         layout = torch.channels_last if nhwc else torch.contiguous_format
         for net in (self.g1, self.g2, self.u, self.g):
             if any(p.dim() == 4 and not p.is_contiguous(memory_format=layout) for p in net.parameters()):
@@ -117,7 +119,8 @@ class TryOnPipeline(nn.Module):
         """Faster op sequences (:meth:`UNet.set_fast_math`) in all four nets, or the official ones.
 
         Outputs move by about 2e-5; near-tie G1/G2 pixels may then decide differently, which is
-        why parity step 7 is tie-aware (on parity_seed1: every check passes, 4 ties resolved)."""
+        why parity step 7 is tie-aware (on parity_seed1: every check passes, 3 ties resolved in NCHW,
+        4 in channels_last)."""
         for net in (self.g1, self.g2, self.u, self.g):
             net.set_fast_math(enabled)
         self.fast_math = enabled
