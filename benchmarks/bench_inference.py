@@ -140,8 +140,7 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
     if variant == "nchw" and not default_nhwc or variant == "channels_last" and default_nhwc:
         return {"notes": [f"{variant} is already the default on this device"]}
     if variant == "nchw":
-        pipe.channels_last = False
-        pipe.apply_schedule()
+        pipe.set_channels_last(False)
     notes = apply_speed_options(pipe, channels_last=variant == "channels_last", compile=variant == "compile", autocast=autocast)
     batch = {k: v.to(args.device) for k, v in parity_batch(args.batch, h, w).items()}
     noise = pipe.sample_noise(args.batch, h, w, torch.Generator().manual_seed(0))

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,15 +26,25 @@ pytest_plugins = ["model_fixtures"]  # recipe-weight nets shared by the model te
 
 ALL_THREADS = torch.get_num_threads()
 OTHER_KERNELS_TEST = "test_parity_cli_passes_on_other_cpu_kernels"
-_other_kernels: dict[str, object] = {}
-#: (work folder, (process, url)) of the web demo server started at collection (test_demo_browser).
-DEMO_SERVER = pytest.StashKey[tuple[Path, tuple[subprocess.Popen, str]]]()
 
 
-def _start_other_kernels_parity() -> None:
-    """``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default, one thread, in the
-    background, on sample 1 of the vectors with every output (the portable kernels run the
-    official-size nets about 3x slower; ``make check-kernels`` runs the whole file)."""
+@dataclass
+class Background:
+    """A process started at collection and ended with the session, which also removes its folder."""
+
+    proc: subprocess.Popen
+    folder: Path
+    url: str = ""
+
+
+#: The session's background processes by name: "other_kernels", "demo" (test_demo_browser's server).
+BACKGROUND = pytest.StashKey[dict[str, Background]]()
+
+
+def _start_other_kernels_parity() -> Background:
+    """``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default, one thread, on
+    sample 1 of the vectors with every output (the portable kernels run the official-size nets
+    about 3x slower; ``make check-kernels`` runs the whole file); output in ``folder/output.txt``."""
     from model_fixtures import PARITY_FILE
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -44,21 +55,24 @@ def _start_other_kernels_parity() -> None:
         one = {k: f.get_tensor(k) if k == "out.tps_inverse_kernel" else f.get_tensor(k)[1:2].contiguous() for k in f.keys()}
         save_file(one, str(path), metadata=f.metadata())
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"}
-    log = open(folder / "output.txt", "w+", encoding="utf-8")  # noqa: SIM115 - read back by the fixture
     cmd = [sys.executable, "-m", "acgpn.cli.main", "parity", str(path)]
-    _other_kernels.update(proc=subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log=log, folder=folder)
+    with (folder / "output.txt").open("w") as log:
+        return Background(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), folder)
 
 
 @pytest.hookimpl(trylast=True)  # after -m / -k deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order: unmarked tests, then ``slow`` ones, then the other-kernels check; start that check."""
+    """Order: unmarked tests, then ``slow`` ones, then the other-kernels check; start the
+    background processes the selected tests need."""
     items.sort(key=lambda item: (item.name == OTHER_KERNELS_TEST, item.get_closest_marker("slow") is not None))
+    background = config.stash.setdefault(BACKGROUND, {})
     if any(item.name == OTHER_KERNELS_TEST for item in items):
-        _start_other_kernels_parity()
+        background["other_kernels"] = _start_other_kernels_parity()
     browser = next((item for item in items if item.module.__name__ == "test_demo_browser"), None)  # type: ignore[attr-defined]
     if browser is not None and browser.module.demo_available():  # type: ignore[attr-defined]
         work = Path(tempfile.mkdtemp(prefix="acgpn-demo-"))
-        config.stash[DEMO_SERVER] = (work, browser.module.start_demo_server(work))  # type: ignore[attr-defined]
+        proc, url = browser.module.start_demo_server(work)  # type: ignore[attr-defined]
+        background["demo"] = Background(proc, work, url)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -67,30 +81,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    demo = session.config.stash.get(DEMO_SERVER, None)
-    if demo is not None:
-        work, (server, _) = demo
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        shutil.rmtree(work, ignore_errors=True)
-    proc = _other_kernels.get("proc")
-    if isinstance(proc, subprocess.Popen):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        _other_kernels["log"].close()  # type: ignore[attr-defined]
-        shutil.rmtree(_other_kernels["folder"], ignore_errors=True)  # type: ignore[arg-type]
+    for job in session.config.stash.get(BACKGROUND, {}).values():
+        if job.proc.poll() is None:
+            job.proc.kill()
+            job.proc.wait()
+        shutil.rmtree(job.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def other_kernels_parity() -> tuple[int, str]:
+def other_kernels_parity(request: pytest.FixtureRequest) -> tuple[int, str]:
     """(exit code, output) of the background other-kernels parity run (see the module docstring)."""
-    proc, log = _other_kernels["proc"], _other_kernels["log"]
-    assert isinstance(proc, subprocess.Popen)
-    code = proc.wait(timeout=900)
-    log.seek(0)  # type: ignore[attr-defined]
-    return code, log.read()  # type: ignore[attr-defined]
+    job = request.config.stash[BACKGROUND]["other_kernels"]
+    code = job.proc.wait(timeout=900)
+    return code, (job.folder / "output.txt").read_text()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from PIL import Image
 
 from acgpn.nets import UNet, WarpNet
 from acgpn.pipeline import TryOnPipeline
-from conftest import DEMO_SERVER
+from conftest import BACKGROUND
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -70,9 +70,9 @@ def demo_available() -> bool:
 def demo_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     pytest.importorskip("gradio", reason="browser test skipped: gradio not installed (pip install 'acgpn[demo]')")
     pytest.importorskip("playwright.sync_api", reason="browser test skipped: playwright not installed")
-    early = request.config.stash.get(DEMO_SERVER, None)  # started by conftest at collection
+    early = request.config.stash.get(BACKGROUND, {}).get("demo")  # started by conftest at collection
     if early is not None:
-        work, (proc, url) = early
+        proc, work, url = early.proc, early.folder, early.url
     else:
         work = tmp_path_factory.mktemp("demo")
         proc, url = start_demo_server(work)

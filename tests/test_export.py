@@ -197,12 +197,10 @@ def test_channels_last_keeps_the_outputs_tie_aware(one_thread: None) -> None:
     pipe = small_pipeline()
     default = prefers_channels_last(torch.device("cpu"))  # AVX-512 kernels
     assert pipe.g1.conv1[0].weight.is_contiguous(memory_format=nhwc) == default
-    pipe.channels_last = True
-    assert pipe.apply_schedule().g1.conv1[0].weight.is_contiguous(memory_format=nhwc)
-    pipe.channels_last = None
+    assert pipe.set_channels_last(True).g1.conv1[0].weight.is_contiguous(memory_format=nhwc)
+    pipe.set_channels_last(None)
     assert not pipe.set_fast_math(False).g.conv1[0].weight.is_contiguous(memory_format=nhwc)  # --exact: NCHW
-    pipe.set_fast_math(True).channels_last = False
-    pipe.apply_schedule()
+    pipe.set_fast_math(True).set_channels_last(False)
     assert pipe.u.conv1[0].weight.is_contiguous()
     batch = random_batch(2, 128, 96)
     noise = pipe.sample_noise(2, 128, 96, torch.Generator().manual_seed(0))

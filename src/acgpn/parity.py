@@ -228,12 +228,14 @@ def run_parity(
     noise = {"g1": t["input.noise_g1"], "g2": t["input.noise_g2"], "g": t["input.noise_g"]}
     results: list[CheckResult] = []
 
-    def add(step: str, metric: str, reference: Tensor | None, measure: Callable[[Tensor], float], tolerance: float,
-            higher_is_better: bool = False, detail: str = "") -> None:  # fmt: skip
-        r = CheckResult(step, metric, None if reference is None else measure(reference), tolerance, higher_is_better, detail)
+    def record(r: CheckResult) -> None:
         results.append(r)
         if log:
             log(str(r))
+
+    def add(step: str, metric: str, reference: Tensor | None, measure: Callable[[Tensor], float], tolerance: float,
+            higher_is_better: bool = False, detail: str = "") -> None:  # fmt: skip
+        record(CheckResult(step, metric, None if reference is None else measure(reference), tolerance, higher_is_better, detail))
 
     def mismatches(ours: Tensor) -> Callable[[Tensor], float]:
         return lambda stored: float((ours != stored).sum())
@@ -286,16 +288,16 @@ def run_parity(
         batch = {"image": image, "label": label, "cloth": color, "product_mask": t["input.edge"], "pose": pose}
         stored_g2 = ref("out.g2_prob")
         stored = (ref("out.g1_label"), None if stored_g2 is None else threshold.predicted_cloth_mask(stored_g2))
-        runs = [("batched", [slice(None)]), ("per sample", [slice(i, i + 1) for i in range(image.shape[0])])]
-        for name, samples in runs[: 2 if per_sample else 1]:
-            if name == "per sample" and len(samples) == 1:  # one sample: that call is the batched one
-                step7 = [replace(r, step="7 end to end (per sample)") for r in results[-2:]]
-            else:
-                step7 = _end_to_end(pipe, batch, noise, stored, ref("out.fake_image"), samples, name, tie_margin)
-            results.extend(step7)
-            for r in step7:
-                if log:
-                    log(str(r))
+        step7 = _end_to_end(pipe, batch, noise, stored, ref("out.fake_image"), [slice(None)], "batched", tie_margin)
+        if per_sample:
+            n = image.shape[0]
+            step7 += (
+                [replace(r, step="7 end to end (per sample)") for r in step7]  # one sample: that call is the batched one
+                if n == 1
+                else _end_to_end(pipe, batch, noise, stored, ref("out.fake_image"), [slice(i, i + 1) for i in range(n)], "per sample", tie_margin)
+            )  # fmt: skip
+        for r in step7:
+            record(r)
     return results
 
 

@@ -103,11 +103,14 @@ class TryOnPipeline(nn.Module):
             if isinstance(module, UNet):
                 module.per_sample_pixels = pixels
         nhwc = self.channels_last if self.channels_last is not None else self.fast_math and prefers_channels_last(self.device)
-        layout = torch.channels_last if nhwc else torch.contiguous_format
-        for net in (self.g1, self.g2, self.u, self.g):
-            if any(p.dim() == 4 and not p.is_contiguous(memory_format=layout) for p in net.parameters()):
-                net.to(memory_format=layout)
+        for net in (self.g1, self.g2, self.u, self.g):  # no copy where a weight already has the layout
+            net.to(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
         return self
+
+    def set_channels_last(self, enabled: bool | None) -> TryOnPipeline:
+        """Nets in NHWC (True), NCHW (False) or the device's default (None); see :meth:`apply_schedule`."""
+        self.channels_last = enabled
+        return self.apply_schedule()
 
     def _apply(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         """Every device or dtype move of the module (``.to()``, ``.half()``, ...), then :meth:`apply_schedule`."""

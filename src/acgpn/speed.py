@@ -110,8 +110,7 @@ def apply_speed_options(
         if note:
             notes.append(note)
     if channels_last:
-        pipe.channels_last = True  # kept by every later .to() (TryOnPipeline.apply_schedule)
-        pipe.apply_schedule()
+        pipe.set_channels_last(True)  # kept by every later .to()
     for net in nets_of(pipe):
         if dtype is not None:
             net.forward = _autocast_forward(net.forward, device.type, dtype)  # type: ignore[method-assign]

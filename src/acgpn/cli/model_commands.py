@@ -71,8 +71,7 @@ def register(app: typer.Typer) -> None:
         else:
             pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
             if channels_last is not None:
-                pipe.channels_last = channels_last
-                pipe.apply_schedule()
+                pipe.set_channels_last(channels_last)
             if autocast:
                 from acgpn.speed import apply_speed_options
 

@@ -128,6 +128,7 @@ def demo(
     working = _size(size)
     pipe, model = load_pipeline(checkpoint, resolve_device(device))
     _log(f"model: {model}")
+
     def stop(signum: int, frame: object) -> None:  # SIGTERM ends the server like Ctrl-C: the work folder is removed
         raise KeyboardInterrupt
 
