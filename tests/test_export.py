@@ -144,12 +144,23 @@ def test_infer_with_the_onnxruntime_backend(tmp_path: Path, small_synth_dir: Pat
 
 
 def test_onnx_runner_resizes_other_sizes(tiny_onnx: tuple[Path, Path], one_thread: None) -> None:
-    """A batch of another size than the graph's is resized in and out, as the torch pipeline does."""
-    from test_pipeline import random_batch
+    """A batch of another size than the graph's is resized in and out, as the torch pipeline does,
+    and with preserve_content the person is pasted at the batch's size."""
+    from test_pipeline import blocky_person
+
+    from acgpn.modules.decisions import GivenDecisions
 
     ckpt, model = tiny_onnx
-    out = OnnxPipeline(model)(random_batch(1, 128, 96), generator=torch.Generator().manual_seed(0))
+    runner, (batch, layout, cloth_mask) = OnnxPipeline(model), blocky_person(128, 96)
+    decisions = GivenDecisions(layout[..., ::2, ::2], cloth_mask[..., ::2, ::2])  # at the graph's 64x48
+    out = runner(batch, generator=torch.Generator().manual_seed(0), decisions=decisions)
     assert out.fake_image.shape == (1, 3, 128, 96) and out.layout_ids.shape == (1, 1, 128, 96)
+    assert not runner.preserve_content  # as the exported pipeline (the default)
+    runner.preserve_content = True
+    kept = runner(batch, generator=torch.Generator().manual_seed(0), decisions=decisions)
+    keep = kept.preserved_mask.expand_as(kept.fake_image).bool()
+    assert keep.any() and torch.equal(kept.fake_image[keep], batch["image"][keep])
+    assert torch.equal(kept.fake_image[~keep], out.fake_image[~keep])
 
 
 def test_bad_onnx_files_are_one_line_errors(tmp_path: Path, small_synth_dir: Path, tiny_onnx: tuple[Path, Path]) -> None:

@@ -88,3 +88,67 @@ def test_given_decisions_are_used_and_change_the_result():
 def test_bad_size_is_rejected():
     with pytest.raises(ValueError, match="multiples of 16"):
         small_pipeline()(random_batch(1, 40, 48))
+
+
+def blocky_person(h: int = 64, w: int = 48) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    """A batch of one person made of label blocks (face, old cloth, arms, pants, background), and a
+    new layout (G1 ids, cloth region 0) with its cloth mask, narrower than the old cloth."""
+    batch = random_batch(1, h, w, seed=1)
+    label = torch.zeros(1, 1, h, w)
+    label[..., 4:12, 18:30] = 12  # face
+    label[..., 12:36, 14:34] = 4  # old cloth
+    label[..., 12:36, 8:14] = 11
+    label[..., 12:36, 34:40] = 13
+    label[..., 36:60, 16:32] = 8  # pants
+    batch["label"] = label
+    layout = label.clone()
+    layout[label == 4] = 0  # G1's ids leave the cloth region 0
+    layout[..., 12:36, 14:17] = 11  # the new, narrower cloth shows more arm
+    cloth_mask = torch.zeros(1, 1, h, w)
+    cloth_mask[..., 13:35, 18:32] = 1
+    return batch, layout, cloth_mask
+
+
+def test_preserved_mask_keeps_face_pants_and_background_not_the_cloth_or_new_arms():
+    from acgpn.modules import cfm
+
+    batch, layout, cloth_mask = blocky_person()
+    comp = cfm.compose(batch["image"], batch["label"], layout, cloth_mask)
+    p = comp.preserved_mask[0, 0]
+    assert set(p.unique().tolist()) == {0.0, 1.0}
+    assert p[6:10, 20:28].all() and p[40:56, 18:30].all() and p[0:3, 0:6].all()  # face, pants, background
+    assert p[0, :].all() and p[-1, :].all()  # the image border is not eroded away
+    assert not (p * comp.target_cloth_mask[0, 0]).any()  # the new cloth is generated
+    assert not p[12:36, 14:34].any()  # nor anything where the old cloth was
+    assert not p[11:37, 13].any() and not p[11:37, 34].any()  # a margin next to the regenerated region
+    kept = (comp.body_image.abs().sum(1)[0] > 0) | (batch["label"][0, 0] == 0)
+    assert not (p.bool() & ~kept).any()  # nothing outside I_w and the background is pasted
+
+
+def test_preserve_content_pastes_the_person_at_the_input_size():
+    pipe, (batch, layout, cloth_mask) = small_pipeline(), blocky_person()
+    decisions = GivenDecisions(layout, cloth_mask)
+    noise = pipe.sample_noise(1, 64, 48, torch.Generator().manual_seed(0))
+    raw = pipe(batch, noise=noise, decisions=decisions)
+    pipe.preserve_content = True
+    out = pipe(batch, noise=noise, decisions=decisions)
+    keep = out.preserved_mask.expand_as(out.fake_image).bool()
+    assert keep.any() and (~keep).any()
+    assert torch.equal(out.fake_image[keep], batch["image"][keep])
+    assert torch.equal(out.fake_image[~keep], raw.fake_image[~keep])
+    assert torch.equal(out.layout_prob, raw.layout_prob)  # only the result changes
+
+    # with a working size the nets run small and the person is pasted at the input's resolution
+    pipe.working_size = (48, 32)
+    small = pipe(batch, noise=noise)
+    keep = small.preserved_mask.expand_as(small.fake_image).bool()
+    assert small.fake_image.shape == (1, 3, 64, 48) and keep.any()
+    assert torch.equal(small.fake_image[keep], batch["image"][keep])
+
+
+def test_preserve_content_is_saved_in_the_config(tmp_path):
+    pipe = small_pipeline()
+    assert not pipe.preserve_content  # the official behaviour by default
+    pipe.preserve_content = True
+    pipe.save_pretrained(tmp_path / "m")
+    assert TryOnPipeline.from_pretrained(tmp_path / "m").preserve_content

@@ -9,7 +9,7 @@ and ``config.json``::
 
     {"format": "acgpn", "version": 1,
      "nets": {"g1": {"class": "UNet", "in_channels": 37, ...}, "u": {"class": "WarpNet", ...}, ...},
-     "align_corners": false, "noise_probability": 0.15913}
+     "align_corners": false, "noise_probability": 0.15913, "preserve_content": false}
 
 Each net entry is the net's class name plus its recorded constructor arguments
 (:class:`acgpn.nets.config.ConfigMixin`), and loading rebuilds the net from it. The folder may hold
@@ -47,7 +47,7 @@ FORMAT_VERSION: Final = 1
 WEIGHTS_FILE: Final = "model.safetensors"
 CONFIG_FILE: Final = "config.json"
 #: Pipeline options stored at the top level of ``config.json``, with their types.
-PIPELINE_OPTIONS: Final = {"align_corners": bool, "noise_probability": float}
+PIPELINE_OPTIONS: Final = {"align_corners": bool, "noise_probability": float, "preserve_content": bool}
 #: Constructor arguments that fix how a pipeline component connects to the others.
 _INTERFACE_ARGS: Final = ("in_channels", "out_channels", "cloth_channels")
 

@@ -40,8 +40,7 @@ from acgpn.errors import InputError
 from acgpn.fileio import atomic_path
 from acgpn.modules.decisions import Decisions, GivenDecisions, ThresholdDecisions, TieAwareDecisions
 from acgpn.nets import UNet
-from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, NOISE_PROBABILITY, TryOnOutput, TryOnPipeline
-from acgpn.working_size import resize_batch, resize_noise, resize_output
+from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, NOISE_PROBABILITY, TryOnOutput, TryOnPipeline, run_at_working_size
 
 #: Opset of the exported graph (GridSample needs >= 16).
 OPSET: Final = 18
@@ -95,7 +94,7 @@ class _Graph(nn.Module):
     ) -> tuple[Tensor, ...]:  # fmt: skip
         batch = {"image": image, "label": label, "cloth": cloth, "product_mask": product_mask, "pose": pose}
         noise = {"g1": noise_g1, "g2": noise_g2, "g": noise_g}
-        out = self.pipe(batch, noise=noise, decisions=PartialDecisions(given_layout_ids, given_cloth_mask))
+        out = self.pipe.run_steps(batch, noise=noise, decisions=PartialDecisions(given_layout_ids, given_cloth_mask))
         return tuple(getattr(out, name) for name in GRAPH_OUTPUTS)
 
 
@@ -173,17 +172,16 @@ def export_onnx(pipe: TryOnPipeline, path: str | Path, size: Size | None = None,
     device, dtype = pipe.device, pipe.dtype
     pipe = pipe.to("cpu", torch.float32)
     schedules = {m: m.per_sample_pixels for m in pipe.modules() if isinstance(m, UNet)}
-    saved_size, pipe.working_size = pipe.working_size, None  # the graph is at (height, width) itself
     try:
         for m in schedules:
             m.per_sample_pixels = None
         model = export_module(_Graph(pipe).eval(), example_inputs(2, height, width), GRAPH_INPUTS, GRAPH_OUTPUTS, opset)
     finally:
-        pipe.working_size = saved_size
         pipe.to(device, dtype)  # re-applies the device's schedule
     record = {
         "format": FORMAT_VERSION, "size": [height, width], "noise_probability": pipe.noise_probability,
-        "align_corners": pipe.align_corners, "inputs": list(GRAPH_INPUTS), "outputs": list(GRAPH_OUTPUTS), "opset": opset,
+        "align_corners": pipe.align_corners, "preserve_content": pipe.preserve_content,
+        "inputs": list(GRAPH_INPUTS), "outputs": list(GRAPH_OUTPUTS), "opset": opset,
     }  # fmt: skip
     entry = model.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(record)
@@ -245,6 +243,7 @@ class OnnxPipeline:
         self.working_size: Size = tuple(record["size"])  # type: ignore[assignment]
         self.noise_probability = float(record["noise_probability"])
         self.align_corners = bool(record["align_corners"])
+        self.preserve_content = bool(record.get("preserve_content", False))
 
     def sample_noise(self, batch: int, height: int, width: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """The same binary noise as :meth:`TryOnPipeline.sample_noise` (same draws for the same generator)."""
@@ -258,10 +257,16 @@ class OnnxPipeline:
         decisions: Decisions | None = None,
     ) -> TryOnOutput:
         """One forward pass; ``decisions``: see :func:`decision_maps`."""
-        size = tuple(batch["image"].shape[-2:])
-        if size != tuple(self.working_size):
-            small = self(resize_batch(batch, self.working_size), generator, resize_noise(noise, self.working_size), decisions)
-            return resize_output(small, size)
+        return run_at_working_size(self.run_steps, self.working_size, self.preserve_content, batch, generator, noise, decisions)
+
+    def run_steps(
+        self,
+        batch: Mapping[str, Tensor],
+        generator: torch.Generator | None = None,
+        noise: Mapping[str, Tensor] | None = None,
+        decisions: Decisions | None = None,
+    ) -> TryOnOutput:
+        """The graph at its own size (see :meth:`TryOnPipeline.run_steps`)."""
         b, _, h, w = batch["image"].shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
         tensors = [batch[k] for k in INPUT_KEYS] + [z[k] for k in NOISE_KEYS] + list(decision_maps(decisions, b, h, w))

@@ -11,8 +11,8 @@ Noise: the official code feeds a binary channel with P(1) = 0.15913 (spec §2.9)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Final
 
@@ -52,11 +52,40 @@ class TryOnOutput:
     alpha: Tensor  # step II: weight of the warped cloth in eq. 6, (B, 1, H, W)
     skin_color: Tensor  # step IV input: (B, 3)
     body_image: Tensor  # step III: I_w, (B, 3, H, W)
+    preserved_mask: Tensor  # step III: 1 on the person pixels kept as they are (I_w's, background), (B, 1, H, W)
     fake_image: Tensor  # step IV: try-on result I^S, (B, 3, H, W) in [-1, 1]
 
     def select(self, index: int) -> TryOnOutput:
         """The outputs of sample ``index`` (batch dim kept, size 1)."""
         return TryOnOutput(**{f.name: getattr(self, f.name)[index : index + 1] for f in fields(self)})
+
+    def with_preserved(self, image: Tensor) -> TryOnOutput:
+        """The try-on with the preserved pixels copied from ``image`` (the person, (B, 3, H, W) at
+        the outputs' size): :func:`acgpn.modules.cfm.paste_preserved`."""
+        image = image.to(self.fake_image.device, self.fake_image.dtype)
+        return replace(self, fake_image=cfm.paste_preserved(self.fake_image, image, self.preserved_mask))
+
+
+def run_at_working_size(
+    run_steps: Callable[..., TryOnOutput],
+    working_size: tuple[int, int] | None,
+    preserve_content: bool,
+    batch: Mapping[str, Tensor],
+    generator: torch.Generator | None = None,
+    noise: Mapping[str, Tensor] | None = None,
+    decisions: Decisions | None = None,
+) -> TryOnOutput:
+    """``run_steps(batch, generator, noise, decisions)`` at ``working_size`` (the batch and noise
+    resized in, every output back to the batch's size; None: the batch's own size), then, with
+    ``preserve_content``, the preserved pixels copied from the person at the batch's size. Both
+    backends (:class:`TryOnPipeline`, :class:`acgpn.export.OnnxPipeline`) run through it."""
+    size = tuple(batch["image"].shape[-2:])
+    if working_size is not None and size != tuple(working_size):
+        small = run_steps(resize_batch(batch, working_size), generator, resize_noise(noise, working_size), decisions)
+        out = resize_output(small, size)
+    else:
+        out = run_steps(batch, generator, noise, decisions)
+    return out.with_preserved(batch["image"]) if preserve_content else out
 
 
 class TryOnPipeline(nn.Module):
@@ -76,11 +105,16 @@ class TryOnPipeline(nn.Module):
         noise_probability: float = NOISE_PROBABILITY,
         fast_math: bool = True,
         channels_last: bool | None = None,
+        preserve_content: bool = False,
     ) -> None:
         super().__init__()
         self.g1, self.g2, self.u, self.g = g1, g2, u, g
         self.align_corners = align_corners
         self.noise_probability = noise_probability
+        #: Copy step III's preserved pixels (face, background, ...) from the person into the result
+        #: at the input's resolution (:meth:`TryOnOutput.with_preserved`); False: G's image as it is,
+        #: as the official code outputs it. Saved in ``config.json``.
+        self.preserve_content = preserve_content
         #: Nets in NHWC layout: True, False, or None (the default) for "with fast_math on AVX-512 CPUs".
         self.channels_last = channels_last
         self.set_fast_math(fast_math)
@@ -169,7 +203,7 @@ class TryOnPipeline(nn.Module):
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write ``model.safetensors`` + ``config.json`` (atomic)."""
         nets = {"g1": self.g1, "g2": self.g2, "u": self.u, "g": self.g}
-        options = {"align_corners": self.align_corners, "noise_probability": self.noise_probability}
+        options = {"align_corners": self.align_corners, "noise_probability": self.noise_probability, "preserve_content": self.preserve_content}
         if self.working_size is not None:
             options[CONFIG_KEY] = list(self.working_size)
         return checkpoints.save_pretrained(directory, nets, options)
@@ -205,12 +239,20 @@ class TryOnPipeline(nn.Module):
         ``decisions`` makes step I's argmax / threshold decisions (default: the official rules); pass
         :class:`~acgpn.modules.decisions.GivenDecisions` to force a layout or cloth mask (at the
         :attr:`working_size` when one is set). Inputs of another size than :attr:`working_size`
-        (noise included) are resized to it, and every output back to the input's size.
+        (noise included) are resized to it, and every output back to the input's size; then, with
+        :attr:`preserve_content`, the preserved pixels are copied from the person at that size.
         """
-        size = tuple(batch["image"].shape[-2:])
-        if self.working_size is not None and size != tuple(self.working_size):
-            small = self.forward(resize_batch(batch, self.working_size), generator, resize_noise(noise, self.working_size), decisions)
-            return resize_output(small, size)
+        return run_at_working_size(self.run_steps, self.working_size, self.preserve_content, batch, generator, noise, decisions)
+
+    @torch.no_grad()
+    def run_steps(
+        self,
+        batch: Mapping[str, Tensor],
+        generator: torch.Generator | None = None,
+        noise: Mapping[str, Tensor] | None = None,
+        decisions: Decisions | None = None,
+    ) -> TryOnOutput:
+        """Steps I-IV at the batch's own size: G's image as it is (no resizing, no pasting)."""
         image, label, cloth, product_mask, pose = (batch[k].to(self.device, self.dtype) for k in INPUT_KEYS)
         b, _, h, w = image.shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
@@ -245,5 +287,6 @@ class TryOnPipeline(nn.Module):
             alpha=warped.alpha,
             skin_color=skin,
             body_image=comp.body_image,
+            preserved_mask=comp.preserved_mask,
             fake_image=fake,
         )

@@ -207,13 +207,16 @@ def run_demo(
     size: Size = (256, 192),
     model: str | Path = "synthetic",
     device: str | torch.device = "cpu",
+    preserve_content: bool | None = None,
 ) -> TryOnScores:
     """Synthesise ``num`` new people and clothes into ``out_dir/data`` (``seed``: one no training
-    used), run unpaired try-on with ``model`` and write ``out_dir/tryon_sheet.png`` and
-    ``out_dir/scores.json``."""
+    used), run unpaired try-on with ``model`` (``preserve_content``: None keeps the model's setting)
+    and write ``out_dir/tryon_sheet.png`` and ``out_dir/scores.json``."""
     out_dir = Path(out_dir)
     data = generate_dataset(out_dir / "data", num, size, seed, "test")
     pipe = TryOnPipeline.from_pretrained(model, device=device)
+    if preserve_content is not None:
+        pipe.preserve_content = preserve_content
     scores = score_tryon(pipe, data, "test", keep_panels=num)
     draw_sheet(scores.panels, out_dir / "tryon_sheet.png")
     save_text(out_dir / "scores.json", json.dumps({"summary": scores.summary, "per_pair": scores.per_pair}, indent=2) + "\n")
@@ -266,6 +269,10 @@ class RecipeConfig:
     #: Weight of the second-order constraint (paper form, eqs. 3-4). At 1 it forbids the uneven
     #: spacing that the tanh-bounded points need to shrink a product image onto the body.
     tps_weight: float = 0.1
+    #: The model copies step III's preserved pixels (face, background, ...) from the person into the
+    #: try-on (``TryOnPipeline.preserve_content``); G alone repaints them blurred and, since
+    #: I_w has no background, on a plain one.
+    preserve_content: bool = True
     ablation: bool = True
     seed: int = 0
     threads: int | None = None  # torch intra-op threads (None: torch's default)
@@ -303,12 +310,13 @@ def _train_stage(cfg: RecipeConfig, data: Path, run: Path, name: str, init: Path
     return result.latest
 
 
-def _pipeline(folder: Path, size: Size, u_from: Path | None = None) -> TryOnPipeline:
-    """The pipeline of a run's checkpoint (``u`` taken from ``u_from`` if given) at ``size``."""
+def _pipeline(cfg: RecipeConfig, folder: Path, u_from: Path | None = None) -> TryOnPipeline:
+    """The pipeline of a run's checkpoint (``u`` taken from ``u_from`` if given) at the recipe's size."""
     pipe = TryOnPipeline.from_pretrained(folder)
     if u_from is not None:
         pipe.u = TryOnPipeline.from_pretrained(u_from).u
-    pipe.working_size = tuple(size)
+    pipe.working_size = tuple(cfg.size)
+    pipe.preserve_content = cfg.preserve_content
     return pipe
 
 
@@ -345,13 +353,13 @@ def train_synthetic(cfg: RecipeConfig, log: Callable[[str], None] = print) -> di
     latest = init
     for name in cfg.stages:
         latest = timed(f"train {name}", lambda s=name, i=latest: _train_stage(cfg, train_dir, out / "runs" / s, s, i, log))
-    model = _pipeline(latest, cfg.size)
+    model = _pipeline(cfg, latest)
     model.save_pretrained(out / "model")
     columns = {"constraint on": timed("score", lambda: score_tryon(model, test_dir)).summary}
     if cfg.ablation:
         sgm_latest = out / "runs" / "sgm" / "checkpoints" / "latest"
         ablated = timed("train cwm, constraint off", lambda: _train_stage(cfg, train_dir, out / "runs" / "cwm_no_constraint", "cwm", sgm_latest, log, tps_weight=0.0))
-        columns["constraint off"] = timed("score ablation", lambda: score_tryon(_pipeline(latest, cfg.size, ablated), test_dir)).summary
+        columns["constraint off"] = timed("score ablation", lambda: score_tryon(_pipeline(cfg, latest, ablated), test_dir)).summary
     training = sum(v for k, v in clock.items() if k.startswith("train"))
     total = sum(clock.values())
     report = {
@@ -387,6 +395,8 @@ def export_model(run: str | Path, dest: str | Path, command: str, log: Callable[
     cfg = report["config"]
     train_wall = report["training_seconds_wall"]
     train_cpu = sum(v for k, v in report["seconds_cpu"].items() if k.startswith("train"))
+    preserved = ("on: the face, hair, legs and background of a try-on are the person's own pixels at the input's\n  "
+                 "resolution, and G generates the new cloth and the arms") if pipe.preserve_content else "off: G repaints the whole image"
     ablation_note = " (the ablation retrains U with the second-order constraint off)" if len(report["scores"]) > 1 else ""
     card = f"""# Embedded model `synthetic`
 
@@ -400,6 +410,8 @@ with nothing downloaded; it is not a try-on model for real photos.
   ({(dest / "model.safetensors").stat().st_size / 2**20:.1f} MiB).
 * Working size {format_size(cfg["size"])} (`"working_size"` in `config.json`): the pipeline resizes
   other inputs (e.g. 256x192) to it and its outputs back.
+* Preserved content {preserved} (`"preserve_content"` in `config.json`; `--preserve` / `--no-preserve`
+  overrides it).
 * Data: synthetic training split seed {TRAIN_SEED}, held-out split seed {HELD_OUT_SEED}; the demo
   uses seed {DEMO_SEED}, which no training saw.
 * Training (`acgpn.recipes`, on `acgpn train`): stage by stage (SGM, CWM, CFM, each from the previous

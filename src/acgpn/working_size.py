@@ -39,7 +39,7 @@ CONFIG_KEY: Final = "working_size"
 _SMOOTH_INPUTS: Final = ("image", "cloth", "product_mask")
 _ID_INPUTS: Final = ("label",)
 #: Outputs that hold ids or binary decisions (nearest); every other (B, C, H, W) output is bilinear.
-_ID_OUTPUTS: Final = ("layout_ids", "predicted_cloth_mask", "target_cloth_mask", "final_label")
+_ID_OUTPUTS: Final = ("layout_ids", "predicted_cloth_mask", "target_cloth_mask", "final_label", "preserved_mask")
 
 
 def _resize(x: Tensor, size: Size, smooth: bool) -> Tensor:

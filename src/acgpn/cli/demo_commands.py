@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from acgpn.cli import PRESERVE_HELP
+
 
 def register(app: typer.Typer) -> None:
     """Add ``demo-tryon``."""
@@ -19,6 +21,7 @@ def register(app: typer.Typer) -> None:
         size: str = typer.Option("256x192", "--size", help="Size of the synthesised data, HxW (the model resizes in and out)."),
         checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A save_pretrained folder instead of the embedded model."),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
+        preserve: Optional[bool] = typer.Option(None, "--preserve/--no-preserve", help=PRESERVE_HELP),  # noqa: UP007
     ) -> None:
         """Synthesise new people and clothes, try each person on another's cloth with the embedded
         model, write OUT/tryon_sheet.png and print the scores against the exact ground truth."""
@@ -33,7 +36,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"note: {SYNTHETIC_NOTICE}", err=True)
         scores = run_demo(
             out, num=num, seed=DEMO_SEED if seed is None else seed, size=parse_size(size),
-            model="synthetic" if checkpoint is None else checkpoint, device=resolve_device(device),
+            model="synthetic" if checkpoint is None else checkpoint, device=resolve_device(device), preserve_content=preserve,
         )  # fmt: skip
         typer.echo(score_table({f"{int(scores.summary['pairs'])} unpaired pairs": scores.summary}))
         typer.echo(f"try-on of {num} pairs in {scores.seconds:.1f} s -> {out / 'tryon_sheet.png'}")

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from acgpn.cli import PRESERVE_HELP
 from acgpn.data.size import MAX_WORKING_PIXELS
 from acgpn.runtime import resolve_device
 
@@ -35,6 +36,7 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option("torch", "--backend", help="torch | onnxruntime (then --checkpoint is a file written by acgpn export)."),
         channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Nets in NHWC layout (torch backend); default: on CPUs with AVX-512, unless --exact (acgpn.runtime.prefers_channels_last)."),  # noqa: UP007
         autocast: Optional[str] = typer.Option(None, "--autocast", help="bf16 | fp16: nets under autocast where the device supports it, else float32 with a note (torch backend)."),
+        preserve: Optional[bool] = typer.Option(None, "--preserve/--no-preserve", help=PRESERVE_HELP),  # noqa: UP007
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints (default: the embedded synthetic model)."""
         from tqdm import tqdm
@@ -77,6 +79,8 @@ def register(app: typer.Typer) -> None:
 
                 for note in apply_speed_options(pipe, autocast=autocast):
                     typer.echo(f"note: {note}", err=True)
+        if preserve is not None:
+            pipe.preserve_content = preserve
         report = run_inference(
             pipe, dataset, out, batch_size=batch_size, seed=seed, intermediates=save_intermediates, num_workers=workers,
             progress=lambda it: tqdm(it, desc="try-on" if shard is None else f"try-on rank {shard.info.rank}", unit="batch"),

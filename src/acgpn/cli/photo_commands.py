@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from acgpn.cli import PRESERVE_HELP
 from acgpn.errors import InputError
 
 DEFAULT_SIZE = "256x192"
@@ -44,6 +45,7 @@ def tryon(
     cloth_mask: Optional[Path] = typer.Option(None, "--cloth-mask", help="Garment mask of the cloth photo (white on black); default: estimated."),
     keep_prepared: Optional[Path] = typer.Option(None, "--keep-prepared", help="Also write the prepared pair here (ACGPN-VITON layout)."),
     paste_back: bool = typer.Option(False, "--paste-back", help="Paste the result back into the original person photo."),
+    preserve: Optional[bool] = typer.Option(None, "--preserve/--no-preserve", help=PRESERVE_HELP),
     size: str = typer.Option(DEFAULT_SIZE, "--size", help="Working size HxW, multiples of 16 (the frame is cut at its aspect ratio)."),
     seed: int = typer.Option(0, "--seed", help="Noise seed (as acgpn infer)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
@@ -65,7 +67,7 @@ def tryon(
     notes: list[str] = []  # printed once the photos and the model are read: bad input is one error line
     p = prepare_person(person, working, parse=parse, parse_format=fmt, pose=pose, log=notes.append)
     c = prepare_cloth(cloth, working, mask=cloth_mask, log=notes.append)
-    pipe, model = load_pipeline(checkpoint, dev)
+    pipe, model = load_pipeline(checkpoint, dev, preserve)
     for line in [*notes, f"model: {model}"]:
         _log(line)
     batch, result = run_tryon(pipe, p, c, seed)
@@ -109,6 +111,7 @@ def demo(
     port: Optional[int] = typer.Option(None, "--port", min=1, max=65535, help="Port (default: Gradio's, 7860 or the next free one)."),
     size: str = typer.Option(DEFAULT_SIZE, "--size", help="Working size HxW, multiples of 16."),
     seed: int = typer.Option(0, "--seed", help="Noise seed."),
+    preserve: Optional[bool] = typer.Option(None, "--preserve/--no-preserve", help=PRESERVE_HELP),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:N] | mps"),
 ) -> None:
     """Serve the web demo (Gradio): upload a person and a cloth photo, see the result and every step."""
@@ -126,7 +129,7 @@ def demo(
     except ImportError as exc:
         raise InputError(f"the web demo needs gradio ({exc}); pip install 'acgpn[demo]'") from None
     working = _size(size)
-    pipe, model = load_pipeline(checkpoint, resolve_device(device))
+    pipe, model = load_pipeline(checkpoint, resolve_device(device), preserve)
     _log(f"model: {model}")
 
     def stop(signum: int, frame: object) -> None:  # SIGTERM ends the server like Ctrl-C: the work folder is removed

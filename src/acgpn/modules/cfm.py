@@ -6,6 +6,12 @@ mask M^S_c (dilated once) never overlaps predicted arms; the body-part image I_w
 minus the old cloth, the new cloth and the original arm pixels near newly generated arms.
 Step IV, the inpainting fusion generator G ("G3" in Fig. 2) fills in the rest from
 ``[I_w, onehot(M^C_w), T^R_c, skin colour, z]``.
+
+G regenerates the whole image, preserved parts included, as the official code does. Optionally
+(:func:`paste_preserved`, ``TryOnPipeline.preserve_content``) the pixels step III preserves (I_w's
+body parts and the background outside the new layout) are copied from the person instead: G then
+only decides the generated regions, and the face, the background and the rest of the person stay
+exactly as they were, at the input's own resolution.
 """
 
 from __future__ import annotations
@@ -17,13 +23,16 @@ from torch import Tensor, nn
 
 from acgpn import labels as L
 from acgpn.ops.masks import one_hot
-from acgpn.ops.morphology import dilate
+from acgpn.ops.morphology import dilate, erode
 
 #: Arm regions generated inside the old cloth are grown by this many cross dilations before the
 #: original arm/cloth pixels there are removed from the body-part image (official value).
 ARM_MARGIN = 10
 #: Below this many arm pixels the skin colour is taken as 0 (mid grey).
 MIN_SKIN_PIXELS = 10
+#: The preserved pixels stop this many pixels (3x3 square steps) short of the regenerated region,
+#: so that the old cloth's anti-aliased rim and the upsampled mask's blocky edge are not pasted back.
+PRESERVE_MARGIN = 1
 
 
 @dataclass
@@ -34,6 +43,7 @@ class Composition:
     final_label: Tensor  # (B, 1, H, W) composited layout M^C_w (cloth region set to 0)
     occlusion: Tensor  # (B, 1, H, W) 0 where original arm/cloth pixels near generated arms are dropped
     body_image: Tensor  # (B, 3, H, W) I_w, the preserved body-part image fed to G
+    preserved_mask: Tensor  # (B, 1, H, W) 1 on the person's pixels kept as they are: I_w's and the background outside both layouts, PRESERVE_MARGIN short of the rest
 
 
 def compose_body_mask(label: Tensor, layout_ids: Tensor, predicted_cloth_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -73,8 +83,18 @@ def compose(image: Tensor, label: Tensor, layout_ids: Tensor, predicted_cloth_ma
     target_cloth_mask, final_label, occlusion = compose_body_mask(label, layout_ids, predicted_cloth_mask)
     old_cloth = (label == L.UPPER_CLOTHES).to(image.dtype)
     foreground = (label > 0).to(image.dtype)
-    body_image = image * foreground * (1 - old_cloth) * occlusion * (1 - target_cloth_mask)
-    return Composition(target_cloth_mask, final_label, occlusion, body_image)
+    kept_parts = foreground * (1 - old_cloth) * occlusion * (1 - target_cloth_mask)  # eq. 9's mask
+    body_image = image * kept_parts
+    background = (1 - foreground) * (final_label == 0).to(image.dtype) * (1 - target_cloth_mask)  # outside both layouts
+    square = torch.ones(3, 3, dtype=torch.bool, device=image.device)
+    preserved = erode(kept_parts + background, square, PRESERVE_MARGIN)
+    return Composition(target_cloth_mask, final_label, occlusion, body_image, preserved)
+
+
+def paste_preserved(fake_image: Tensor, image: Tensor, preserved_mask: Tensor) -> Tensor:
+    """The try-on with step III's preserved pixels copied from the person image:
+    ``I^S * (1 - P) + I * P`` (all (B, C, H, W), P from :attr:`Composition.preserved_mask`)."""
+    return fake_image * (1 - preserved_mask) + image * preserved_mask
 
 
 def fusion_inputs(body_image: Tensor, final_label: Tensor, refined_cloth: Tensor, skin: Tensor, noise: Tensor) -> Tensor:

@@ -45,14 +45,18 @@ def default_pipeline(device: str | torch.device = "cpu") -> TryOnPipeline:
         raise InputError(f"the embedded model could not be loaded ({exc.message}); {CHECKPOINT_HINT}", exc.path) from None
 
 
-def load_pipeline(checkpoint: str | Path | None, device: str | torch.device = "cpu") -> tuple[TryOnPipeline, str]:
-    """The pipeline and a one-line description of where it came from."""
+def load_pipeline(checkpoint: str | Path | None, device: str | torch.device = "cpu", preserve_content: bool | None = None) -> tuple[TryOnPipeline, str]:
+    """The pipeline and a one-line description of where it came from (``preserve_content``:
+    None keeps the model's setting, see :attr:`TryOnPipeline.preserve_content`)."""
     if checkpoint is None:
-        pipe = default_pipeline(device)
         from acgpn.assets import SYNTHETIC_NOTICE
 
-        return pipe, f"{EMBEDDED_NOTE}; {SYNTHETIC_NOTICE}"
-    return TryOnPipeline.from_checkpoint(checkpoint, device=device), f"checkpoint {checkpoint}"
+        pipe, note = default_pipeline(device), f"{EMBEDDED_NOTE}; {SYNTHETIC_NOTICE}"
+    else:
+        pipe, note = TryOnPipeline.from_checkpoint(checkpoint, device=device), f"checkpoint {checkpoint}"
+    if preserve_content is not None:
+        pipe.preserve_content = preserve_content
+    return pipe, note
 
 
 def run_tryon(pipe: TryOnPipeline, person: PreparedPerson, cloth: PreparedCloth, seed: int = 0) -> tuple[dict, TryOnOutput]:
