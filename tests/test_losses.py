@@ -102,6 +102,11 @@ def test_warp_refinement_and_fusion_terms():
     with pytest.raises(ValueError):  # the official (B, H, W) vs (B, 1, H, W) broadcast is refused
         losses.refinement_losses(torch.zeros(2, 3, 2, 2), torch.zeros(2, 3, 2, 2), torch.zeros(2, 2, 2), torch.zeros(2, 3, 2, 2), torch.ones(2, 1, 2, 2))
     assert losses.fusion_l1(torch.full((1, 3, 2, 2), 0.25), torch.zeros(1, 3, 2, 2)).item() == pytest.approx(0.25)
+    fake = torch.cat([torch.full((2, 3, 2, 1), 0.5), torch.full((2, 3, 2, 1), 2.0)], dim=3)  # left 0.5, right 2
+    right = torch.cat([torch.zeros(2, 1, 2, 1), torch.ones(2, 1, 2, 1)], dim=3)
+    assert losses.fusion_l1(fake, torch.zeros_like(fake), right).item() == pytest.approx(2.0)  # the region's mean only
+    assert losses.fusion_l1(fake, torch.zeros_like(fake), 1 - right).item() == pytest.approx(0.5)
+    assert losses.fusion_l1(fake, torch.zeros_like(fake), torch.zeros_like(right)).item() == 0.0  # empty region
 
 
 class _TwoFeatures(nn.Module):

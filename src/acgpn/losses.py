@@ -161,9 +161,12 @@ def refinement_losses(
 
 
 # ----------------------------------------------------------------------------- CFM
-def fusion_l1(fake_image: Tensor, image: Tensor) -> Tensor:
-    """Step IV reconstruction term: ``||I^S - I||_1`` (mean absolute error)."""
-    return F.l1_loss(fake_image, image)
+def fusion_l1(fake_image: Tensor, image: Tensor, region: Tensor | None = None) -> Tensor:
+    """Step IV reconstruction term: ``||I^S - I||_1`` (mean absolute error); with ``region``
+    ((B, 1, H, W) weights), the mean over the region's pixels only."""
+    if region is None:
+        return F.l1_loss(fake_image, image)
+    return ((fake_image - image).abs() * region).sum() / (region.sum() * fake_image.shape[1]).clamp_min(1)
 
 
 # ----------------------------------------------------------------------------- perceptual

@@ -53,6 +53,7 @@ class LossConfig:
     vgg_normalize: bool = True  # ImageNet normalisation (official: feeds [-1, 1])
     vgg_cwm_last_only: bool = False  # official: only relu5_1 for the three CWM VGG terms
     fusion_l1: float = 10.0  # ||I^S - I||_1
+    fusion_l1_generated: bool = False  # that L1 only outside the pixels preserved content pastes back (cfm.paste_preserved)
     d3_on_rendered: bool = False  # official: D3 judges the refinement RGB, not T^R_c
     paste_back: bool = False  # official: D and VGG see I^S with the GT cloth pasted back
     wash_noise_label: bool = True  # official training: label 7 -> 4 before everything

@@ -205,7 +205,13 @@ class GeneratorStep(nn.Module):
             g_in = cfm.fusion_inputs(body_image, g_label, g_cloth, skin, noise["g"]).detach()
             fake = torch.tanh(self.g(g_in))
             judged = fake * (1 - x.person_cloth_mask) + x.person_cloth if w.paste_back else fake
-            add("fusion_l1", losses.fusion_l1(fake, x.image), w.fusion_l1)
+            region = None
+            if w.fusion_l1_generated:  # for a model with preserved content: only where G's pixels stay in the result
+                if composition is not None:
+                    region = 1 - composition.preserved_mask
+                else:  # teacher inputs: the old cloth and the arms are what G generates
+                    region = torch.clamp(x.person_cloth_mask + arms, 0, 1)
+            add("fusion_l1", losses.fusion_l1(fake, x.image, region), w.fusion_l1)
             if self.aux["vgg"] is not None and w.vgg_fusion:
                 add("vgg_fusion", self._vgg(judged, x.image), w.vgg_fusion)
             gan, fm = self._gan("d", g_in, x.image, judged, True)
