@@ -166,9 +166,9 @@ def test_nan_loss_stops_and_leaves_the_last_good_checkpoint(train_dir, tmp_path,
     real = losses.fusion_l1
     calls = {"n": 0}
 
-    def poisoned(fake, image):
+    def poisoned(fake, image, region=None):
         calls["n"] += 1
-        value = real(fake, image)
+        value = real(fake, image, region)
         return value * float("nan") if calls["n"] == 3 else value
 
     monkeypatch.setattr(losses, "fusion_l1", poisoned)
