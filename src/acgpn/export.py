@@ -40,7 +40,7 @@ from acgpn.errors import InputError
 from acgpn.fileio import atomic_path
 from acgpn.modules.decisions import Decisions, GivenDecisions, ThresholdDecisions, TieAwareDecisions
 from acgpn.nets import UNet
-from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, NOISE_PROBABILITY, TryOnOutput, TryOnPipeline, run_at_working_size
+from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, NOISE_PROBABILITY, TryOnOutput, TryOnPipeline, WorkingSizeRunner
 
 #: Opset of the exported graph (GridSample needs >= 16).
 OPSET: Final = 18
@@ -203,7 +203,7 @@ def _providers(device: torch.device, available: list[str]) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-class OnnxPipeline:
+class OnnxPipeline(WorkingSizeRunner):
     """An exported pipeline run by onnxruntime, called like :class:`~acgpn.pipeline.TryOnPipeline`.
 
     Inputs of another size than the graph's are resized in and the outputs back
@@ -249,15 +249,7 @@ class OnnxPipeline:
         """The same binary noise as :meth:`TryOnPipeline.sample_noise` (same draws for the same generator)."""
         return TryOnPipeline.sample_noise(self, batch, height, width, generator)  # type: ignore[arg-type]
 
-    def __call__(
-        self,
-        batch: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-        noise: Mapping[str, Tensor] | None = None,
-        decisions: Decisions | None = None,
-    ) -> TryOnOutput:
-        """One forward pass; ``decisions``: see :func:`decision_maps`."""
-        return run_at_working_size(self.run_steps, self.working_size, self.preserve_content, batch, generator, noise, decisions)
+    __call__ = WorkingSizeRunner.forward  # resize, run_steps, preserved content: as TryOnPipeline
 
     def run_steps(
         self,
@@ -266,7 +258,7 @@ class OnnxPipeline:
         noise: Mapping[str, Tensor] | None = None,
         decisions: Decisions | None = None,
     ) -> TryOnOutput:
-        """The graph at its own size (see :meth:`TryOnPipeline.run_steps`)."""
+        """The graph at its own size (see :meth:`TryOnPipeline.run_steps`); ``decisions``: see :func:`decision_maps`."""
         b, _, h, w = batch["image"].shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)
         tensors = [batch[k] for k in INPUT_KEYS] + [z[k] for k in NOISE_KEYS] + list(decision_maps(decisions, b, h, w))

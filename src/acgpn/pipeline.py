@@ -66,34 +66,48 @@ class TryOnOutput:
         return replace(self, fake_image=cfm.paste_preserved(self.fake_image, image, self.preserved_mask))
 
 
-def run_at_working_size(
-    run_steps: Callable[..., TryOnOutput],
-    working_size: tuple[int, int] | None,
-    preserve_content: bool,
-    batch: Mapping[str, Tensor],
-    generator: torch.Generator | None = None,
-    noise: Mapping[str, Tensor] | None = None,
-    decisions: Decisions | None = None,
-) -> TryOnOutput:
-    """``run_steps(batch, generator, noise, decisions)`` at ``working_size`` (the batch and noise
-    resized in, every output back to the batch's size; None: the batch's own size), then, with
-    ``preserve_content``, the preserved pixels copied from the person at the batch's size. Both
-    backends (:class:`TryOnPipeline`, :class:`acgpn.export.OnnxPipeline`) run through it."""
-    size = tuple(batch["image"].shape[-2:])
-    if working_size is not None and size != tuple(working_size):
-        small = run_steps(resize_batch(batch, working_size), generator, resize_noise(noise, working_size), decisions)
-        out = resize_output(small, size)
-    else:
-        out = run_steps(batch, generator, noise, decisions)
-    return out.with_preserved(batch["image"]) if preserve_content else out
-
-
-class TryOnPipeline(nn.Module):
-    """The four nets (G1, G2, U, G) and the glue between them."""
+class WorkingSizeRunner:
+    """The call both backends share (:class:`TryOnPipeline`, :class:`acgpn.export.OnnxPipeline`):
+    their ``run_steps(batch, generator, noise, decisions)`` at :attr:`working_size`, then the
+    preserved pixels (:attr:`preserve_content`)."""
 
     #: (H, W) the nets run at, inputs of another size being resized in and out
     #: (:mod:`acgpn.working_size`); None: the input's own size. Set from ``config.json``.
     working_size: tuple[int, int] | None = None
+    #: Copy step III's preserved pixels (face, background, ...) from the person into the result
+    #: at the input's resolution (:meth:`TryOnOutput.with_preserved`); False: G's image as it is,
+    #: as the official code outputs it. Saved in ``config.json``.
+    preserve_content: bool = False
+    run_steps: Callable[..., TryOnOutput]  # steps I-IV at the batch's own size
+
+    @torch.no_grad()
+    def forward(
+        self,
+        batch: Mapping[str, Tensor],
+        generator: torch.Generator | None = None,
+        noise: Mapping[str, Tensor] | None = None,
+        decisions: Decisions | None = None,
+    ) -> TryOnOutput:
+        """Try the cloth of each sample on its person. ``batch`` holds :data:`INPUT_KEYS` with a batch dim.
+
+        ``decisions`` makes step I's argmax / threshold decisions (default: the official rules); pass
+        :class:`~acgpn.modules.decisions.GivenDecisions` to force a layout or cloth mask (at the
+        :attr:`working_size` when one is set). Inputs of another size than :attr:`working_size`
+        (noise included) are resized to it, and every output back to the input's size; then, with
+        :attr:`preserve_content`, the preserved pixels are copied from the person at that size.
+        """
+        size = tuple(batch["image"].shape[-2:])
+        if self.working_size is not None and size != tuple(self.working_size):
+            small = self.run_steps(resize_batch(batch, self.working_size), generator, resize_noise(noise, self.working_size), decisions)
+            out = resize_output(small, size)
+        else:
+            out = self.run_steps(batch, generator, noise, decisions)
+        return out.with_preserved(batch["image"]) if self.preserve_content else out
+
+
+class TryOnPipeline(WorkingSizeRunner, nn.Module):
+    """The four nets (G1, G2, U, G) and the glue between them; called as
+    :meth:`WorkingSizeRunner.forward`."""
 
     def __init__(
         self,
@@ -111,9 +125,6 @@ class TryOnPipeline(nn.Module):
         self.g1, self.g2, self.u, self.g = g1, g2, u, g
         self.align_corners = align_corners
         self.noise_probability = noise_probability
-        #: Copy step III's preserved pixels (face, background, ...) from the person into the result
-        #: at the input's resolution (:meth:`TryOnOutput.with_preserved`); False: G's image as it is,
-        #: as the official code outputs it. Saved in ``config.json``.
         self.preserve_content = preserve_content
         #: Nets in NHWC layout: True, False, or None (the default) for "with fast_math on AVX-512 CPUs".
         self.channels_last = channels_last
@@ -226,24 +237,6 @@ class TryOnPipeline(nn.Module):
         }
 
     # ----------------------------------------------------------------------------- forward
-    @torch.no_grad()
-    def forward(
-        self,
-        batch: Mapping[str, Tensor],
-        generator: torch.Generator | None = None,
-        noise: Mapping[str, Tensor] | None = None,
-        decisions: Decisions | None = None,
-    ) -> TryOnOutput:
-        """Try the cloth of each sample on its person. ``batch`` holds :data:`INPUT_KEYS` with a batch dim.
-
-        ``decisions`` makes step I's argmax / threshold decisions (default: the official rules); pass
-        :class:`~acgpn.modules.decisions.GivenDecisions` to force a layout or cloth mask (at the
-        :attr:`working_size` when one is set). Inputs of another size than :attr:`working_size`
-        (noise included) are resized to it, and every output back to the input's size; then, with
-        :attr:`preserve_content`, the preserved pixels are copied from the person at that size.
-        """
-        return run_at_working_size(self.run_steps, self.working_size, self.preserve_content, batch, generator, noise, decisions)
-
     @torch.no_grad()
     def run_steps(
         self,
