@@ -89,6 +89,26 @@ def test_fast_math_changes_only_rounding():
     assert not torch.equal(exact, fast) and torch.allclose(exact, fast, atol=1e-4)
 
 
+def test_fast_math_in_channels_last_keeps_outputs_and_gradients():
+    """NHWC fast_math (two-pass instance norm, split skip convs) against the official op sequence,
+    forward and backward: the in-place steps of the fast path must not break autograd."""
+    torch.manual_seed(0)
+    net = UNet(6, 3, base_channels=8, depth=4).train()
+    x = torch.randn(2, 6, 64, 48)
+    exact = net(x)
+    (exact.square().mean()).backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    fast_net = net.set_fast_math(True).to(memory_format=torch.channels_last)
+    fast = fast_net(x.contiguous(memory_format=torch.channels_last))
+    (fast.square().mean()).backward()
+    assert torch.allclose(exact, fast, atol=1e-4)
+    for g, p in zip(grads, net.parameters()):
+        assert torch.allclose(g, p.grad, atol=1e-4, rtol=1e-3)
+    with torch.inference_mode():  # the in-place path
+        assert torch.allclose(fast_net(x.contiguous(memory_format=torch.channels_last)), exact, atol=1e-4)
+
+
 def test_nets_record_their_config_and_rebuild_from_it():
     nets = [UNet(7, 2, base_channels=4, depth=3, dropout=0.5), WarpNet(base_channels=4, depth=4, loc_channels=(4, 8), loc_input_size=(64, 48), grid_shape=(3, 4))]
     for net in nets:

@@ -44,7 +44,8 @@ class InstanceNorm(nn.Module):
             if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
                 # NHWC (acgpn.speed): two passes; group_norm's NHWC CPU kernel loses ~1e-3 to cancellation
                 centred = x - x.mean((2, 3), keepdim=True)
-                return centred * torch.rsqrt((centred * centred).mean((2, 3), keepdim=True) + self.eps)
+                scale = torch.rsqrt((centred * centred).mean((2, 3), keepdim=True) + self.eps)
+                return centred * scale if centred.requires_grad else centred.mul_(scale)
             return F.group_norm(x, self.num_features, eps=self.eps)  # a constant group count: ONNX export
         return F.instance_norm(x, eps=self.eps)
 
@@ -99,9 +100,39 @@ def up_conv(in_channels: int, out_channels: int) -> UpConv:
     return UpConv(in_channels, out_channels)
 
 
-def output_block(in_channels: int, mid_channels: int, out_channels: int) -> nn.Sequential:
-    """Double conv followed by a bare logits conv (keys ``.0``, ``.3``, ``.6``)."""
-    return nn.Sequential(*double_conv(in_channels, mid_channels), conv3x3(mid_channels, out_channels))
+class SkipConv(nn.Sequential):
+    """A decoder block ``conv6..conv9`` on the pair ``(skip, up)``: its layers run on
+    ``cat([skip, up], dim=1)`` (keys ``.0``, ``.3``, and ``.6`` for the output block).
+
+    With ``fast_math`` the first conv runs as one conv over each half, summed (the same result up
+    to float rounding, without the concatenated copy; faster on the CPU).
+    """
+
+    def __init__(self, *layers: nn.Module) -> None:
+        super().__init__(*layers)
+        self.fast_math = False
+
+    def forward(self, skip: Tensor, up: Tensor) -> Tensor:  # type: ignore[override]
+        first = self[0]
+        if self.fast_math:
+            split = skip.shape[1]
+            y = F.conv2d(skip, first.weight[:, :split], first.bias, padding=1)
+            y = y.add_(F.conv2d(up, first.weight[:, split:], None, padding=1))
+        else:
+            y = first(torch.cat([skip, up], dim=1))
+        for layer in self[1:]:
+            y = layer(y)
+        return y
+
+
+def decoder_block(in_channels: int, out_channels: int) -> SkipConv:
+    """:func:`double_conv` on ``[skip, up]`` (see :class:`SkipConv`)."""
+    return SkipConv(*double_conv(in_channels, out_channels))
+
+
+def output_block(in_channels: int, mid_channels: int, out_channels: int) -> SkipConv:
+    """Double conv followed by a bare logits conv (keys ``.0``, ``.3``, ``.6``), on ``[skip, up]``."""
+    return SkipConv(*double_conv(in_channels, mid_channels), conv3x3(mid_channels, out_channels))
 
 
 class UNet(ConfigMixin, nn.Module):
@@ -152,14 +183,15 @@ class UNet(ConfigMixin, nn.Module):
             wide, narrow = widths[depth - step], widths[depth - step - 1]
             index = depth + step
             setattr(self, f"up{index}", up_conv(wide, narrow))
-            block = output_block(wide, narrow, out_channels) if step == depth - 1 else double_conv(wide, narrow)
+            block = output_block(wide, narrow, out_channels) if step == depth - 1 else decoder_block(wide, narrow)
             setattr(self, f"conv{index}", block)
 
     def set_fast_math(self, enabled: bool) -> UNet:
-        """Use group-norm instance norms and transposed-conv up-convs (faster on the CPU, outputs
-        within ~1e-5) instead of the official op sequence (bit-identical to the official net)."""
+        """Use group-norm instance norms, transposed-conv up-convs and split skip convs (faster on
+        the CPU, outputs within ~1e-5) instead of the official op sequence (bit-identical to the
+        official net)."""
         for module in self.modules():
-            if isinstance(module, (InstanceNorm, UpConv)):
+            if isinstance(module, (InstanceNorm, UpConv, SkipConv)):
                 module.fast_math = enabled
         return self
 
@@ -182,7 +214,7 @@ class UNet(ConfigMixin, nn.Module):
     def _decode(self, skip: Tensor, deeper: Tensor, level: int) -> Tensor:
         index = 2 * self.depth - level
         up = getattr(self, f"up{index}")(deeper)
-        return getattr(self, f"conv{index}")(torch.cat([skip, up], dim=1))
+        return getattr(self, f"conv{index}")(skip, up)
 
     def _level(self, x: Tensor, level: int) -> Tensor:
         """Encoder block of ``level``, everything below it, and the matching decoder block.
