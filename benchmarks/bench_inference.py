@@ -24,7 +24,10 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
 * **Official**: with ``--official PATH`` the official forward runs side by side in the same run
   (``benchmarks/official.py`` imports it from that checkout and patches it for the CPU; 256x192
   only; a batch of B is B calls of batch 1). Without it the spec §6 figures are shown, labelled as
-  a fallback measured on another machine.
+  a fallback measured on another machine. Runs of a few repeats in separate processes move by
+  ±10 % on a shared machine; ``--alternate ROUNDS`` adds ours (NCHW and channels_last) and the
+  official code timed alternately in one process, order rotated each round, at
+  ``--variant-batch``: every ratio then comes from the same minutes of the machine.
 
 The JSON record (``--json``, default ``outputs/bench/inference.json``) holds every number printed.
 """
@@ -263,8 +266,49 @@ def worker_flops(args: argparse.Namespace) -> dict:
     return result
 
 
+def worker_alternate(args: argparse.Namespace) -> dict:
+    """Ours in NCHW, ours in channels_last and the official code, one timed batch of each per round,
+    the order rotated every round, all in this one process: the three share every drift of the
+    machine, which single runs of each in their own processes do not."""
+    import torch
+
+    from acgpn.parity import recipe_pipeline
+    from acgpn.runtime import tune_cpu_allocator
+
+    sys.path.insert(0, str(HERE))
+    from official import OfficialForward
+
+    tune_cpu_allocator()
+    torch.set_num_threads(args.threads)
+    pipe = recipe_pipeline(1)
+    batch = parity_batch(args.batch, 256, 192)
+    noise = pipe.sample_noise(args.batch, 256, 192, torch.Generator().manual_seed(0))
+    forward = OfficialForward(args.official)
+    samples = [{k: v[i : i + 1] for k, v in batch.items()} for i in range(args.batch)]
+
+    def ours(channels_last: bool):
+        def call() -> None:
+            pipe.set_channels_last(channels_last)
+            with torch.inference_mode():
+                pipe(batch, noise=noise)
+
+        return call
+
+    calls = {"nchw": ours(False), "channels_last": ours(True), "official": lambda: [forward(s) for s in samples]}
+    for call in calls.values():  # warm-up
+        call()
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
+    names = list(calls)
+    for round_ in range(args.repeats):
+        for name in names[round_ % 3 :] + names[: round_ % 3]:
+            t0 = time.perf_counter()
+            calls[name]()
+            seconds[name].append((time.perf_counter() - t0) / args.batch)
+    return {"batch": args.batch, "s_per_image": seconds}
+
+
 WORKERS = {"pipeline": worker_pipeline, "onnx-export": worker_onnx_export, "onnx": worker_onnx, "official": worker_official,
-           "roofline": worker_roofline, "flops": worker_flops}  # fmt: skip
+           "roofline": worker_roofline, "flops": worker_flops, "alternate": worker_alternate}  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------ driver
@@ -327,6 +371,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--device", default="cpu")
     p.add_argument("--official", default=os.environ.get("OFFICIAL") or None, help="a DeepFashion_Try_On checkout to run side by side")
+    p.add_argument("--alternate", type=int, default=0, metavar="ROUNDS",
+                   help="with --official: also time ours (NCHW, channels_last) and the official code alternately in one process "
+                        "for ROUNDS rounds at --variant-batch, the robust ratio on a machine whose speed drifts")  # fmt: skip
     p.add_argument("--json", type=Path, default=REPO / "outputs" / "bench" / "inference.json")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--size", type=_size, help=argparse.SUPPRESS)
@@ -376,6 +423,9 @@ def main() -> None:
         print_grid_footer(bool(args.official))
         record["variants"] = run_variants(args, variants, on_gpu)
         print_variants(record["variants"], rows)
+        if args.alternate and args.official and not on_gpu:
+            record["alternate"] = run_worker("alternate", args, batch=args.variant_batch, repeats=args.alternate)
+            print_alternate(record["alternate"])
     save(record, args.json, started)
     print(f"\nwrote {args.json} ({record['wall_s'] / 60:.1f} min)")
 
@@ -493,6 +543,20 @@ def print_variants(variants: list[dict], rows: list[dict]) -> None:
             note = f"first call (compiles) {v['first_s']:.0f} s" + (f"; {note}" if note else "")
         print(f"{v['variant']:>20} {size:>9} {v['batch']:>5} {per:>7.2f} {fmt(eager / t if eager else None) + 'x':>8} {v['peak_gib']:>8.2f} "
               f"{fmt(c.get('ties'), 'd'):>5} {fmt(c.get('violations'), 'd'):>6} {fmt(c.get('psnr_db'), '.1f'):>8} {fmt(c.get('max_abs'), '.1e'):>8}  {note}")  # fmt: skip
+
+
+
+def print_alternate(result: dict) -> None:
+    if "error" in result:
+        print(f"\nalternating run: {result['error']}")
+        return
+    seconds = result["s_per_image"]
+    rounds = len(seconds["official"])
+    print(f"\nAlternating in one process (256x192, batch {result['batch']}, {rounds} rounds, order rotated; medians):")
+    print(f"{'':>14} {'s/img':>7} {'speed-up (median of per-round ratios)':>38}")
+    for name, runs in seconds.items():
+        ratios = [o / t for o, t in zip(seconds["official"], runs)]
+        print(f"{name:>14} {statistics.median(runs):>7.2f} {statistics.median(ratios):>37.2f}x")
 
 
 if __name__ == "__main__":

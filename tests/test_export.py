@@ -206,7 +206,7 @@ def test_channels_last_keeps_the_outputs_tie_aware(one_thread: None) -> None:
 
     nhwc = torch.channels_last
     pipe = small_pipeline()
-    default = prefers_channels_last(torch.device("cpu"))  # AVX-512 kernels
+    default = prefers_channels_last(torch.device("cpu"))  # AVX2 / AVX-512 kernels
     assert pipe.g1.conv1[0].weight.is_contiguous(memory_format=nhwc) == default
     assert pipe.set_channels_last(True).g1.conv1[0].weight.is_contiguous(memory_format=nhwc)
     pipe.set_channels_last(None)

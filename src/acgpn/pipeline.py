@@ -138,8 +138,8 @@ class TryOnPipeline(WorkingSizeRunner, nn.Module):
         * the U-Nets' batch schedule: per-sample large levels on the CPU
           (:data:`CPU_PER_SAMPLE_PIXELS`), else all batched;
         * the memory format (:attr:`channels_last`): by default NHWC with ``fast_math`` on CPUs
-          with AVX-512 kernels (:func:`acgpn.runtime.prefers_channels_last`: oneDNN's NHWC 3x3
-          convolutions are 1.4x faster there), NCHW elsewhere and with the official ops
+          with AVX2 or AVX-512 kernels (:func:`acgpn.runtime.prefers_channels_last`: oneDNN's
+          NHWC 3x3 convolutions are faster there), NCHW elsewhere and with the official ops
           (``--exact`` stays bit-identical).
         """
         cpu = self.device.type == "cpu"

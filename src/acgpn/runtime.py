@@ -82,13 +82,16 @@ def tune_cpu_allocator(threshold_bytes: int = 1 << 30) -> bool:
 
 def prefers_channels_last(device: torch.device) -> bool:
     """Whether the nets run faster in NHWC on ``device`` by default: CPUs whose ATen kernels are
-    AVX-512 (``torch.backends.cpu.get_cpu_capability()``, which honours ``ATEN_CPU_CAPABILITY``).
+    AVX2 or AVX-512 (``torch.backends.cpu.get_cpu_capability()``, which honours
+    ``ATEN_CPU_CAPABILITY``; the portable ``default`` kernels stay NCHW).
 
     Measured: oneDNN's NHWC 3x3 convolutions at 1.4x NCHW on an AVX-512 EPYC (229 against 164
-    GFLOP/s); on an AVX2-only EPYC the whole pipeline ran 0.84–1.03x in NHWC, so NCHW stays there.
-    GPUs stay NCHW in float32 (``acgpn.speed`` turns NHWC on with autocast).
+    GFLOP/s); on an AVX2-only EPYC the whole pipeline at batch 4 ran 1.02-1.07x faster in NHWC, as
+    the median of rounds alternating the two layouts in one process (three runs; single runs in
+    separate processes read 0.87-1.19x, this machine's drift). GPUs stay NCHW in float32
+    (``acgpn.speed`` turns NHWC on with autocast).
     """
     if device.type != "cpu":
         return False
     capability = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: "")()
-    return str(capability).upper().startswith("AVX512")
+    return str(capability).upper().startswith(("AVX2", "AVX512"))

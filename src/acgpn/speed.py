@@ -6,9 +6,9 @@ Each option changes how the four nets run, never what the glue computes (decisio
 and warps stay float32), and none adds a host synchronisation to the forward:
 
 * ``channels_last`` — the nets' conv weights in NHWC, so oneDNN / cuDNN keep activations NHWC.
-  Already the default with ``fast_math`` on CPUs with AVX-512 kernels
-  (:func:`acgpn.runtime.prefers_channels_last`); this forces it elsewhere (AVX2 CPUs, where it is
-  on par or slower, and GPUs, where it helps mostly under autocast).
+  Already the default with ``fast_math`` on CPUs with AVX2 or AVX-512 kernels
+  (:func:`acgpn.runtime.prefers_channels_last`); this forces it elsewhere (the portable CPU
+  kernels, and GPUs, where it helps mostly under autocast).
 * ``compile`` — :meth:`torch.nn.Module.compile` on each net (inductor; the first call of each
   batch size compiles, which takes minutes on a CPU).
 * ``autocast`` — ``"bf16"`` or ``"fp16"``: each net runs under :func:`torch.autocast` and returns

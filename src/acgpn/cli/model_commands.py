@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
         fast_math: bool = typer.Option(True, "--fast-math/--exact", help="Faster op sequences in all four nets (outputs within ~1e-4, near-tie decisions may differ); --exact: official ops everywhere."),
         backend: str = typer.Option("torch", "--backend", help="torch | onnxruntime (then --checkpoint is a file written by acgpn export)."),
-        channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Nets in NHWC layout (torch backend); default: on CPUs with AVX-512, unless --exact (acgpn.runtime.prefers_channels_last)."),  # noqa: UP007
+        channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Nets in NHWC layout (torch backend); default: on CPUs with AVX2 or AVX-512 kernels, unless --exact (acgpn.runtime.prefers_channels_last)."),  # noqa: UP007
         autocast: Optional[str] = typer.Option(None, "--autocast", help="bf16 | fp16: nets under autocast where the device supports it, else float32 with a note (torch backend)."),
         preserve: Optional[bool] = typer.Option(None, "--preserve/--no-preserve", help=PRESERVE_HELP),  # noqa: UP007
     ) -> None:
