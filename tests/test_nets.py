@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -90,23 +91,28 @@ def test_fast_math_changes_only_rounding():
 
 
 def test_fast_math_in_channels_last_keeps_outputs_and_gradients():
-    """NHWC fast_math (two-pass instance norm, split skip convs) against the official op sequence,
-    forward and backward: the in-place steps of the fast path must not break autograd."""
+    """NHWC fast_math (two-pass instance norm, split skip convs) against the official op sequence
+    in float64, forward and backward: no further from it than the float32 official ops are (the
+    in-place steps of the fast path must not break autograd either)."""
     torch.manual_seed(0)
     net = UNet(6, 3, base_channels=8, depth=4).train()
     x = torch.randn(2, 6, 64, 48)
-    exact = net(x)
-    (exact.square().mean()).backward()
-    grads = [p.grad.clone() for p in net.parameters()]
-    net.zero_grad()
-    fast_net = net.set_fast_math(True).to(memory_format=torch.channels_last)
-    fast = fast_net(x.contiguous(memory_format=torch.channels_last))
-    (fast.square().mean()).backward()
-    assert torch.allclose(exact, fast, atol=1e-4)
-    for g, p in zip(grads, net.parameters()):
-        assert torch.allclose(g, p.grad, atol=1e-4, rtol=1e-3)
+
+    def run(model: UNet, inp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        model.zero_grad()
+        out = model(inp)
+        out.square().mean().backward()
+        return out.detach().double(), torch.cat([p.grad.flatten().double() for p in model.parameters()])
+
+    out64, grad64 = run(copy.deepcopy(net).double(), x.double())
+    _, grad32 = run(net, x)
+    fast_net = copy.deepcopy(net).set_fast_math(True).to(memory_format=torch.channels_last)
+    fast, grad_fast = run(fast_net, x.contiguous(memory_format=torch.channels_last))
+    assert (fast - out64).abs().max() < 1e-4
+    official_error = float((grad32 - grad64).norm() / grad64.norm())  # ~4e-3 here: float32 rounding
+    assert float((grad_fast - grad64).norm() / grad64.norm()) <= max(2 * official_error, 1e-4)
     with torch.inference_mode():  # the in-place path
-        assert torch.allclose(fast_net(x.contiguous(memory_format=torch.channels_last)), exact, atol=1e-4)
+        assert (fast_net(x.contiguous(memory_format=torch.channels_last)).double() - out64).abs().max() < 1e-4
 
 
 def test_nets_record_their_config_and_rebuild_from_it():
