@@ -97,8 +97,7 @@ def main() -> None:
     fits = {z: fit(z) for z in args.zooms}
     for zoom, (l1, _) in fits.items():
         rows[f"fit from zoom {zoom:g}"] = l1
-    best = torch.stack([l1 for l1, _ in fits.values()]).argmin(0)  # (B,) the best zoom of each pair
-    rows["best fit per pair"] = torch.stack([l1 for l1, _ in fits.values()]).min(0).values
+    rows["best fit per pair"], best = torch.stack([l1 for l1, _ in fits.values()]).min(0)  # best: (B,) each pair's zoom
     result = {name: float(v.sum() / no_warp.sum()) for name, v in rows.items()}
     # SSIM ceiling: a try-on equal to the ground truth except on its cloth pixels, which hold the
     # best-fit warped cloth (or the unwarped product image), as a try-on that copies its cloth

@@ -194,7 +194,7 @@ def _with_working_size(tmp_path: Path) -> Path:
 
 # ----------------------------------------------------------------------------- speed options
 def test_channels_last_keeps_the_outputs_tie_aware(one_thread: None) -> None:
-    """channels_last (the default with fast_math on AVX-512 CPUs; acgpn.speed or
+    """channels_last (the default with fast_math on AVX2 / AVX-512 CPUs; acgpn.speed or
     ``channels_last=True`` elsewhere) against NCHW float32 eager: parity-step-7 tolerances.
     ``--exact`` and ``channels_last=False`` keep NCHW, and the layout survives a ``.to()``."""
     import copy

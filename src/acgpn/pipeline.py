@@ -126,7 +126,7 @@ class TryOnPipeline(WorkingSizeRunner, nn.Module):
         self.align_corners = align_corners
         self.noise_probability = noise_probability
         self.preserve_content = preserve_content
-        #: Nets in NHWC layout: True, False, or None (the default) for "with fast_math on AVX-512 CPUs".
+        #: Nets in NHWC layout: True, False, or None (the default): :func:`acgpn.runtime.prefers_channels_last` with fast_math.
         self.channels_last = channels_last
         self.set_fast_math(fast_math)
         self.eval()
