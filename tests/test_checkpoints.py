@@ -154,6 +154,19 @@ def _text(text: str) -> Callable[[Path], None]:
     return lambda folder: (folder / "config.json").write_text(text)
 
 
+def _poison(key: str) -> Callable[[Path], None]:
+    """One weight tensor set to NaN (a diverged training run saved anyway)."""
+
+    def damage(folder: Path) -> None:
+        from safetensors.torch import load_file, save_file
+
+        weights = load_file(folder / "model.safetensors")
+        weights[key][..., 0] = float("nan")
+        save_file(weights, str(folder / "model.safetensors"))
+
+    return damage
+
+
 #: Damaged config.json of our format -> (file named, what the message says), via `acgpn infer`.
 BAD_CONFIGS = {
     "bad JSON": (_text('{"format": "acgpn", "version": 1,'), "config.json", r"not valid JSON \(line 1"),
@@ -178,6 +191,8 @@ BAD_CONFIGS = {
     "wrong widths": (_edit(lambda c: c["nets"]["g1"].update(base_channels=8)), "model.safetensors",
                      r"expected the G1 weights that config.json describes; found .*shape mismatches"),
     "huge widths": (_edit(lambda c: c["nets"]["g"].update(base_channels=1 << 20)), "model.safetensors", "expected the G weights"),
+    "NaN weights": (_poison("g.conv1.0.bias"), "model.safetensors", "tensor conv1.0.bias of the G weights holds NaN or infinite values"),
+    "no config.json": (lambda folder: (folder / "config.json").unlink(), "", "model.safetensors without its config.json"),
 }  # fmt: skip
 
 

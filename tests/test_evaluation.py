@@ -269,6 +269,10 @@ def test_eval_scores_perfect_and_do_nothing_outputs_and_writes_reports(tmp_path,
     page = (tmp_path / "p.html").read_text()
     assert page.count("data:image/png;base64,") >= 4 * 3 and "best" in page and "<table>" in page
 
+    (tmp_path / "file").write_text("x")  # an --html under a file: refused before anything is written
+    res = runner.invoke(app, ["eval", "--pred", str(nothing), "--data", str(eval_data), "--out", str(tmp_path / "bad.json"), "--html", str(tmp_path / "file" / "r.html")])
+    assert res.exit_code == 2 and "exists and is not a folder" in res.output and not (tmp_path / "bad.json").exists(), res.output
+
     res = runner.invoke(app, ["eval", "--pred", str(nothing), "--data", str(eval_data), "--out", str(tmp_path / "n.json"), "--metrics", "ssim,l1,masked_l1"])
     assert res.exit_code == 0, res.output
     n = json.loads((tmp_path / "n.json").read_text())["overall"]

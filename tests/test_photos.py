@@ -24,7 +24,7 @@ from acgpn.nets import UNet, WarpNet
 from acgpn.photos.cloth import estimate_cloth_mask, frame_cloth
 from acgpn.photos.detect import coco18_from_blazepose
 from acgpn.photos.frame import CropTransform, crop, paste_back, portrait_box
-from acgpn.photos.prepare import prepare_person, read_photo
+from acgpn.photos.prepare import prepare_cloth, prepare_person, read_photo, write_prepared
 from acgpn.photos.tryon import load_pipeline
 from acgpn.pipeline import TryOnPipeline
 from acgpn.pose import write_openpose_json
@@ -196,6 +196,99 @@ def test_bad_photos_get_one_line_and_exit_2(photos: dict[str, Path], tiny_checkp
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
+
+def _given_folders(photos: dict[str, Path], root: Path) -> dict[str, Path]:
+    """people/anna.png (synthetic person), clothes/shirt.jpg, and anna's parse and pose folders."""
+    folders = {name: root / name for name in ("people", "clothes", "parses", "poses")}
+    for folder in folders.values():
+        folder.mkdir()
+    (folders["people"] / "anna.png").write_bytes(photos["synth"].read_bytes())
+    (folders["clothes"] / "shirt.jpg").write_bytes(photos["shirt"].read_bytes())
+    (folders["parses"] / "anna.png").write_bytes(photos["synth_parse"].read_bytes())
+    (folders["poses"] / "anna_keypoints.json").write_bytes(photos["synth_keypoints"].read_bytes())
+    return folders
+
+
+def test_prepare_refuses_missing_or_non_folder_options(photos: dict[str, Path], tmp_path: Path) -> None:
+    f = _given_folders(photos, tmp_path)
+    a_file, empty, out = tmp_path / "a_file", tmp_path / "empty", tmp_path / "dataset"
+    a_file.write_text("x")
+    empty.mkdir()
+    base = ["prepare", "--out", out, "--size", SIZE, "--parse-format", "lip"]
+    good = {"--people": f["people"], "--clothes": f["clothes"], "--parses": f["parses"], "--poses": f["poses"]}
+
+    def run(**change: Path):  # type: ignore[no-untyped-def]
+        options = {**good, **{"--" + k.replace("_", "-"): v for k, v in change.items()}}
+        return cli(*base, *[x for item in options.items() for x in item])
+
+    for option in ("parses", "poses", "cloth_masks"):  # a given folder is used, never silently replaced
+        assert_error(run(**{option: tmp_path / "nope"}), f"nope: folder not found; --{option.replace('_', '-')} expects")
+        assert_error(run(**{option: a_file}), f"a_file: is not a folder; --{option.replace('_', '-')} expects")
+    assert_error(run(people=a_file), "a_file: is not a folder; --people expects a folder of person photos")
+    assert_error(run(clothes=tmp_path / "nope"), "nope: folder not found; --clothes")
+    # A given folder without the file for one photo: the expected file is named.
+    assert_error(run(poses=empty), f"{empty / 'anna_keypoints.json'}: not found (nor anna.json); --poses is given")
+    assert_error(run(parses=empty), f"{empty / 'anna.png'}: not found; --parses is given")
+    assert_error(run(cloth_masks=empty), f"{empty / 'shirt.png'}: not found (nor shirt.jpg, shirt.jpeg); --cloth-masks")
+    assert not out.exists()
+
+
+def test_prepare_refuses_an_output_among_its_inputs(photos: dict[str, Path], tmp_path: Path) -> None:
+    f = _given_folders(photos, tmp_path)
+    base = ["prepare", "--people", f["people"], "--clothes", f["clothes"], "--poses", f["poses"], "--size", SIZE]
+    assert_error(cli(*base, "--out", f["people"]), "the output folder is the --people folder")
+    assert_error(cli(*base, "--out", f["clothes"] / ".." / "clothes"), "the output folder is the --clothes folder")
+    assert_error(cli(*base, "--out", f["people"] / "dataset"), "the output folder lies inside the --people folder")
+    assert_error(cli(*base, "--out", f["poses"]), "the output folder is the --poses folder")
+    assert_error(cli(*base, "--out", tmp_path), "the output folder holds the --people folder")  # the reverse
+    assert sorted(p.name for p in f["people"].iterdir()) == ["anna.png"]  # nothing written among the photos
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clothes", "parses", "people", "poses"]
+
+
+def test_a_pose_with_no_person_is_refused(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+    given = {"parse": photos["synth_parse"], "parse_format": "lip"}
+    nobody = tmp_path / "nobody_keypoints.json"
+    nobody.write_text(json.dumps({"people": []}))
+    with pytest.raises(InputError, match="no person in this pose: 0/18 keypoints") as info:
+        prepare_person(photos["synth"], (64, 48), pose=nobody, **given)
+    assert info.value.path == str(nobody)
+    few = torch.zeros(18, 3)
+    few[[2, 5]] = torch.tensor([[60.0, 80.0, 1.0], [130.0, 80.0, 1.0]])  # two shoulders only: below the rule's 3
+    few[8] = torch.tensor([500.0, 200.0, 1.0])  # a hip off the 256x192 photo does not count
+    write_openpose_json(tmp_path / "few.json", few)
+    with pytest.raises(InputError, match="2/18 keypoints detected on the 256x192"):
+        prepare_person(photos["synth"], (64, 48), pose=tmp_path / "few.json", **given)
+    # Points on the photo but away from the person: none falls in the person's frame.
+    parse = np.zeros((256, 192), dtype=np.uint8)
+    parse[10:40, 10:40] = 5  # LIP upper clothes, top-left corner
+    Image.fromarray(parse, "L").save(tmp_path / "corner_parse.png")
+    elsewhere = torch.tensor([[150.0, 200.0 + i, 1.0] for i in range(18)])
+    write_openpose_json(tmp_path / "elsewhere.json", elsewhere)
+    with pytest.raises(InputError, match="only 0/18 keypoints of this pose fall in the person's frame"):
+        prepare_person(photos["synth"], (64, 48), pose=tmp_path / "elsewhere.json", parse=tmp_path / "corner_parse.png", parse_format="lip")
+    # The CLI: one line naming the pose file, nothing written.
+    out = tmp_path / "out.png"
+    res = cli("tryon", "--person", photos["synth"], "--cloth", photos["shirt"], "--pose", nobody, "--parse", photos["synth_parse"],
+              "--parse-format", "lip", "--out", out, "--checkpoint", tiny_checkpoint, "--size", SIZE)  # fmt: skip
+    assert_error(res, f"{nobody}: no person in this pose")
+    assert not out.exists() and not out.with_suffix(".json").exists()
+
+
+def test_validate_and_infer_refuse_a_pose_with_string_numbers(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+    person = prepare_person(photos["synth"], (64, 48), parse=photos["synth_parse"], parse_format="lip", pose=photos["synth_keypoints"])
+    cloth = prepare_cloth(photos["shirt"], (64, 48))
+    root = write_prepared(tmp_path / "ds", [person], [cloth], [(person.name, cloth.name)])
+    pose = root / "test_pose" / "synth_0_keypoints.json"
+    data = json.loads(pose.read_text())
+    data["people"][0]["pose_keypoints_2d"][4] = "12"
+    pose.write_text(json.dumps(data))
+    expected = f"{pose}: people[0].pose_keypoints_2d[4] is a string \"12\"; expected a JSON number"
+    assert_error(cli("validate", root, "--pairs", root / "test_pairs.txt"), expected)
+    res = cli("infer", "--data", root, "--pairs", root / "test_pairs.txt", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "inf", "--device", "cpu")
+    assert_error(res, expected)
+    assert not (tmp_path / "inf").exists()
+
+
 @needs_mediapipe
 def test_no_person_and_two_people_are_refused(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
     base = ["tryon", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "out.png", "--size", SIZE, "--cloth", photos["shirt"]]
@@ -268,6 +361,8 @@ def test_prepare_folders_with_given_parses_and_poses(photos: dict[str, Path], tm
     assert record["persons"]["anna_0.png"]["parse"].startswith("lip:") and record["clothes"]["shirt_1.png"]["cloth_mask"] == "estimated"
     # A bad photo among good ones: nothing is written.
     (people / "zz.png").write_text("broken")
+    (parses / "zz.png").write_bytes(photos["synth_parse"].read_bytes())  # its companions are there
+    (poses / "zz_keypoints.json").write_bytes(photos["synth_keypoints"].read_bytes())
     res = cli("prepare", "--people", people, "--clothes", clothes, "--out", tmp_path / "other", "--size", SIZE,
               "--parses", parses, "--parse-format", "lip", "--poses", poses)  # fmt: skip
     assert_error(res, "not a JPEG or PNG")

@@ -110,7 +110,7 @@ def test_empty_people_gives_zeros(tmp_path: Path) -> None:
         (json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 57}]}), "found 57"),
         (json.dumps({"people": [{"face_keypoints_2d": []}]}), "neither"),
         (json.dumps({"persons": []}), "'people'"),
-        (json.dumps({"people": [{"pose_keypoints": ["a"] * 54}]}), "numbers"),
+        (json.dumps({"people": [{"pose_keypoints": ["a"] * 54}]}), "a JSON number"),
         (json.dumps({"people": [None]}), "people\\[0\\] must be an object"),
         (json.dumps({"people": [{"pose_keypoints_2d": "1 2 3"}]}), "must be a list"),
         (json.dumps([1, 2]), "'people'"),
@@ -123,6 +123,33 @@ def test_bad_json_raises_input_error(tmp_path: Path, content: str, match: str) -
     with pytest.raises(InputError, match=match) as info:
         read_openpose_json(path)
     assert "bad_keypoints.json" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "entry,said",
+    [('"12"', 'a string "12"'), ('" 40 "', 'a string " 40 "'), ('"1_2"', 'a string "1_2"'), ("true", "true"),
+     ("false", "false"), ("null", "null"), ("[3]", "a list"), ('{"x": 1}', "an object")],
+)  # fmt: skip
+def test_keypoints_must_be_json_numbers(tmp_path: Path, entry: str, said: str) -> None:
+    numbers = ", ".join(["10", "20.5", "1"] * 18)  # ints and floats are both JSON numbers
+    path = tmp_path / "p_keypoints.json"
+    path.write_text(f'{{"people": [{{"pose_keypoints_2d": [{numbers}]}}]}}')
+    assert read_openpose_json(path)[0].tolist() == [10.0, 20.5, 1.0]
+    path.write_text(f'{{"people": [{{"pose_keypoints": [{numbers.replace("20.5", entry, 1)}]}}]}}')
+    with pytest.raises(InputError) as info:
+        read_openpose_json(path)
+    assert info.value.path == str(path)
+    assert info.value.message == f"people[0].pose_keypoints[1] is {said}; expected a JSON number (x, y, confidence per point)"
+
+
+def test_numbers_too_large_are_input_errors(tmp_path: Path) -> None:
+    path = tmp_path / "big_keypoints.json"
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": [10**400] + [1] * 53}]}))
+    with pytest.raises(InputError, match="too large"):
+        read_openpose_json(path)
+    path.write_text('{"people": [{"pose_keypoints_2d": [' + "9" * 5000 + "]}]}")  # past Python's int digit limit
+    with pytest.raises(InputError, match="not a readable JSON"):
+        read_openpose_json(path)
 
 
 def test_missing_json_raises(tmp_path: Path) -> None:

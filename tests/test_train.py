@@ -6,8 +6,10 @@ thread each so that runs compare bit for bit and do not fight over the cores.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -28,8 +30,8 @@ from acgpn.data import TryOnDataset
 from acgpn.errors import InputError
 from acgpn.pipeline import TryOnPipeline
 from acgpn.synth import generate_dataset
-from acgpn.train import TrainConfig, Trainer, TrainingDiverged, preset_config, train
-from acgpn.train.config import load_config_file
+from acgpn.train import LossConfig, TrainConfig, Trainer, TrainingDiverged, preset_config, train
+from acgpn.train.config import check, load_config_file
 from acgpn.nets.unet import UNet
 from acgpn.train import state
 from acgpn.train.holes import random_hole_masks
@@ -150,7 +152,7 @@ def test_bad_input_gives_one_error_line_and_exit_2(train_dir, small_synth_dir, t
         (["--out", str(tmp_path / "a"), "--steps", "1"], "--data is required"),
         (["--data", str(small_synth_dir), "--out", str(tmp_path / "b"), "--steps", "1"], "train_"),  # only test_* folders
         (["--data", str(train_dir), "--out", str(tmp_path / "c"), "--steps", "1", "--size", "60x48"], "multiples of 16"),
-        (["--data", str(train_dir), "--out", str(tmp_path / "d"), "--steps", "1", "--stage", "warp"], "unknown stage"),
+        (["--data", str(train_dir), "--out", str(tmp_path / "d"), "--steps", "1", "--stage", "warp"], "\"stage\" must be one of sgm"),
         (["--data", str(train_dir), "--out", str(tmp_path / "e"), "--resume", "--steps", "1"], "no checkpoint to resume"),
     ]
     for args, needle in cases:
@@ -159,6 +161,128 @@ def test_bad_input_gives_one_error_line_and_exit_2(train_dir, small_synth_dir, t
         assert res.exit_code == 2, (args, res.output)
         assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], (args, res.output)
         assert not (tmp_path / "c" / "checkpoints").exists()
+
+
+BAD_SETTINGS = [  # (file name, contents, field named by the error)
+    ("size.json", '{"size": "abc"}', '"size" must be two positive integers'),
+    ("size5.json", '{"size": 5}', '"size"'),
+    ("size60.json", '{"size": [60, 48]}', "multiple of 16"),
+    ("bs.json", '{"batch_size": "2"}', '"batch_size" must be an integer >= 1'),
+    ("ngf.json", '{"ngf": 2.5}', '"ngf"'),
+    ("huge.json", '{"ngf": 100000}', '"ngf" must be an integer in [1, 256] (found 100000)'),  # not a memory blow-up
+    ("flag.json", '{"fast_math": 1}', '"fast_math" must be true or false'),
+    ("beta.json", '{"beta1": 2}', '"beta1" must be a number in [0, 1)'),
+    ("lr.json", '{"lr": -1}', '"lr" must be a finite number > 0'),
+    ("nan.json", '{"lr": NaN}', '"lr"'),
+    ("drop.json", '{"u_dropout": 5}', '"u_dropout"'),
+    ("workers.json", '{"workers": -1}', '"workers" must be an integer in [0, 128]'),
+    ("clip.json", '{"grad_clip": -1}', '"grad_clip"'),
+    ("decay.json", '{"decay_start": 5}', '"decay_start" must be a number in [0, 1]'),
+    ("stage.json", '{"stage": 3}', '"stage" must be a string'),
+    ("gan.json", '{"losses": {"gan": "x"}}', '"losses.gan" must be a finite number >= 0'),
+    ("weight.json", '{"losses": {"vgg_fusion": -2}}', '"losses.vgg_fusion"'),
+    ("steps.toml", 'steps = "x"\n', '"steps" must be an integer >= 1'),
+    ("utf.json", b'\xff\xfe{"lr": 1}', "not UTF-8"),
+]
+
+
+def test_config_file_values_are_type_and_range_checked(tmp_path):
+    """Every field of a config file is checked against its annotation and range on loading; the
+    error names the file and the field."""
+    paper = preset_config("paper")
+    for name, text, needle in BAD_SETTINGS:
+        path = tmp_path / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        with pytest.raises(InputError) as info:
+            load_config_file(path, paper)
+        assert info.value.path == str(path) and needle in info.value.message, (name, str(info.value))
+    # good values are normalised: ints where floats are due, the size list as a tuple
+    (tmp_path / "ok.json").write_text('{"lr": 1, "size": [64, 48], "losses": {"gan": 2}, "ndf": null}')
+    cfg = load_config_file(tmp_path / "ok.json", paper)
+    assert (cfg.lr, cfg.size, cfg.losses.gan, cfg.ndf) == (1.0, (64, 48), 2.0, None) and isinstance(cfg.lr, float)
+    # library use: check() covers configs built in code as well
+    with pytest.raises(InputError, match='"workers" must be an integer in'):
+        check(small_config("data", tmp_path / "run", workers=-1))
+    with pytest.raises(InputError, match='"losses.tps_form" must be one of paper, official'):
+        check(small_config("data", tmp_path / "run", losses=replace(LossConfig(), tps_form="both")))
+
+
+def test_bad_settings_refused_by_the_cli_before_anything_is_written(train_dir, tmp_path):
+    runner = CliRunner()
+    base = ["train", "--data", str(train_dir), "--steps", "1", "--ngf", "8", "--device", "cpu", "--no-progress"]
+    cases = [(["--config", str(tmp_path / n)], f"error: {tmp_path / n}: {needle}") for n, _, needle in BAD_SETTINGS if n in ("size.json", "workers.json", "gan.json", "steps.toml", "utf.json")]
+    for name, text, _ in BAD_SETTINGS:
+        (tmp_path / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    cases += [
+        (["--lr", "-1"], 'error: --lr: "lr" must be a finite number > 0 (found -1'),
+        (["--lr", "nan"], 'error: --lr: "lr" must be a finite number > 0 (found NaN)'),
+        (["--batch-size", "0"], "error: --batch-size:"),
+        (["--layout", "nope"], 'error: --layout: "dataset_layout" must be one of viton'),
+        (["--size", "60x48"], "error: --size: size 60x48"),
+        (["--epochs", "2"], "error: give exactly one of --steps and --epochs"),
+    ]
+    for i, (args, start) in enumerate(cases):
+        out = tmp_path / f"run{i}"
+        res = runner.invoke(app, [*base, "--out", str(out), *args])
+        lines = [x for x in res.output.splitlines() if x.strip()]
+        assert res.exit_code == 2 and len(lines) == 1 and lines[0].startswith(start), (args, res.output)
+        assert not out.exists(), args
+
+
+def test_unreadable_vgg_weights_are_refused_naming_the_file(train_dir, tmp_path):
+    random_bytes = tmp_path / "rnd2.pth"
+    random_bytes.write_bytes(random.Random(2).randbytes(4096))
+    torch.save({"features.0.weight": 1}, tmp_path / "vgg_int.pth")
+    torch.save({"features.0.weight": torch.zeros(64, 3, 3, 3)}, tmp_path / "vgg_partial.pth")
+    (tmp_path / "bad.safetensors").write_bytes(b"garbage")
+    runner = CliRunner()
+    for name, needle in [("rnd2.pth", "not a PyTorch checkpoint"), ("vgg_int.pth", "expected a state dict"),
+                         ("vgg_partial.pth", "25 keys missing"), ("bad.safetensors", "not a readable safetensors file")]:  # fmt: skip
+        out = tmp_path / f"run_{name}"
+        res = runner.invoke(app, ["train", "--data", str(train_dir), "--out", str(out), *SMALL, "--steps", "1", "--vgg-weights", str(tmp_path / name)])
+        lines = [x for x in res.output.splitlines() if x.strip() and not x.startswith("VGG19")]
+        assert res.exit_code == 2 and len(lines) == 1, (name, res.output)
+        assert lines[0].startswith(f"error: {tmp_path / name}: ") and needle in lines[0] and "VGG19" in lines[0], (name, res.output)
+        assert not out.exists()
+
+
+def test_a_corrupt_training_state_is_named_and_still_counts_as_a_run(train_dir, tmp_path):
+    run = tmp_path / "run"
+    state_file = run / "checkpoints" / "latest" / "training_state.pt"
+    state_file.parent.mkdir(parents=True)
+    buffer = io.BytesIO()
+    torch.save({"step": 3, "optimizer_g": {}}, buffer)
+    state_file.write_bytes(buffer.getvalue()[:200])  # truncated
+    args = ["train", "--data", str(train_dir), "--out", str(run), *SMALL, "--steps", "2"]
+    res = CliRunner().invoke(app, [*args, "--resume"])
+    assert res.exit_code == 2 and res.output.strip().splitlines()[-1] == f"error: {state_file}: not a readable training state (truncated or corrupt?)", res.output
+    res = CliRunner().invoke(app, args)  # without --resume: refused, the old run is not overwritten
+    assert res.exit_code == 2 and "already holds a training run (pass --resume" in res.output, res.output
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoints"]
+    # readable but not a training state of ours
+    torch.save({"step": 3}, state_file)
+    with pytest.raises(InputError, match="not a training state of acgpn train .missing optimizer_g") as info:
+        state.load_training_state(state_file.parent)
+    assert info.value.path == str(state_file)
+
+
+def test_input_refused_during_the_run_leaves_no_half_made_run_folder(train_dir, tmp_path, monkeypatch):
+    """A bad sample met only when training starts: the fresh run's files are removed again, and a
+    folder that existed keeps what it held."""
+
+    def corrupt(self, index):
+        raise InputError("unreadable or truncated image, expected a person image", "person.jpg")
+
+    monkeypatch.setattr(TryOnDataset, "__getitem__", corrupt)
+    with pytest.raises(InputError, match="person.jpg"):
+        train(small_config(train_dir, tmp_path / "new" / "run", stage="cfm"), progress=False)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError) as info:
+        train(small_config(train_dir, tmp_path / "old", stage="cfm", workers=1), progress=False)  # from a worker: still one line
+    assert str(info.value) == "person.jpg: unreadable or truncated image, expected a person image"
+    assert [p.name for p in (tmp_path / "old").iterdir()] == ["notes.txt"]
 
 
 def test_nan_loss_stops_and_leaves_the_last_good_checkpoint(train_dir, tmp_path, monkeypatch):

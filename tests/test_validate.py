@@ -69,6 +69,15 @@ def _resize_sample(root: Path, size: tuple[int, int]) -> None:
         img.resize((size[1], size[0]), Image.Resampling.NEAREST).save(root / rel)
 
 
+def _mask_in_alpha(path: Path) -> None:
+    """The cloth mask moved into the alpha channel of a black RGBA PNG (a common export)."""
+    grey = np.asarray(Image.open(path).convert("L"))
+    rgba = np.zeros(grey.shape + (4,), np.uint8)
+    rgba[..., 3] = grey
+    rgba[:, : grey.shape[1] // 2, 3] = 0  # the garment in the right half only
+    Image.fromarray(rgba, "RGBA").save(path, format="PNG")
+
+
 # (name, fault, pair file or None, expected file name, expected text) — one entry per fault kind
 FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
     ("missing-label", lambda r: (r / "test_label/000001_0.png").unlink(), None,
@@ -79,8 +88,12 @@ FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
      "test_edge/000000_1.jpg", "missing product_mask file for cloth image 000000_1.jpg"),
     ("missing-folder", lambda r: shutil.rmtree(r / "test_pose"), None,
      "test_pose", "missing viton folder for pose files"),
-    ("extra-file", lambda r: (r / "test_img/notes.txt").write_text("x"), None,
-     "test_img/notes.txt", "unexpected entry in the image folder"),
+    ("other-image-type", lambda r: (r / "test_img/000009_0.webp").write_bytes(b"RIFF"), None,
+     "test_img/000009_0.webp", "unsupported image type .webp in the image folder"),
+    ("transparent-mask", lambda r: _mask_in_alpha(r / "test_edge/000001_1.jpg"), None,
+     "test_edge/000001_1.jpg", "has transparent pixels (alpha)"),
+    ("empty-mask", lambda r: _save_gray(r / "test_edge/000001_1.jpg", np.zeros((64, 48))), None,
+     "test_edge/000001_1.jpg", "the cloth mask is empty (all black)"),
     ("orphan-label", lambda r: shutil.copyfile(r / "test_label/000000_0.png", r / "test_label/000009_0.png"),
      None, "test_label/000009_0.png", "no matching person image"),
     ("orphan-edge", lambda r: shutil.copyfile(r / "test_edge/000000_1.jpg", r / "test_edge/000009_1.jpg"),
@@ -93,7 +106,7 @@ FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
      "test_edge/000002_1.jpg", "not a JPEG or PNG file"),
     ("label-size", lambda r: _save_gray(r / "test_label/000001_0.png", np.zeros((32, 48))), None,
      "test_label/000001_0.png", "size 32x48 (HxW) differs from person image 000001_0.jpg (64x48)"),
-    ("mask-size", lambda r: _save_gray(r / "test_edge/000001_1.jpg", np.zeros((64, 32))), None,
+    ("mask-size", lambda r: _save_gray(r / "test_edge/000001_1.jpg", np.full((64, 32), 255)), None,
      "test_edge/000001_1.jpg", "size 64x32 (HxW) differs from cloth image 000001_1.jpg"),
     ("not-multiple-of-16", lambda r: _resize_sample(r, (60, 44)), None,
      "test_img/000001_0.jpg", "size 60x44 (HxW) is not a multiple of 16"),
@@ -142,7 +155,7 @@ def test_all_faults_found_in_one_pass(data: Path) -> None:
     singles = [f for f in FAULTS if f[2] is None and f[0] not in ("missing-folder", "own-cloth-missing")]
     kinds = {f[0]: f for f in singles}
     # faults on distinct files only, so none hides another
-    chosen = ["missing-pose", "missing-edge", "extra-file", "orphan-label", "truncated-image",
+    chosen = ["missing-pose", "missing-edge", "other-image-type", "orphan-label", "truncated-image",
               "mask-size", "label-id-2-3", "label-rgb", "keypoint-count"]  # fmt: skip
     for name in chosen:
         kinds[name][1](data)
@@ -205,13 +218,15 @@ def test_cli_clean_exit_0(clean_dir: Path) -> None:
 
 def test_cli_problems_exit_2(data: Path) -> None:
     (data / "test_label/000001_0.png").unlink()
-    (data / "test_img/notes.txt").write_text("x")
+    (data / "test_img/000009_0.webp").write_bytes(b"RIFF")
+    (data / "test_img/notes.txt").write_text("x")  # not an image: infer ignores it, validate warns
     result = CliRunner().invoke(_app(), ["validate", str(data), "--layout", "viton"])
     assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines)
-    assert any("000001_0.png" in line for line in lines) and any("notes.txt" in line for line in lines)
-    assert result.stdout.strip() == f"failed: 2 problem(s) in {data}"
+    errors = [line for line in result.stderr.strip().splitlines() if not line.startswith("warning: ")]
+    assert len(errors) == 2 and all(line.startswith("error: ") for line in errors), result.stderr
+    assert any("000001_0.png" in line for line in errors) and any("000009_0.webp" in line for line in errors)
+    assert any(line.startswith("warning: ") and "notes.txt" in line for line in result.stderr.splitlines()), result.stderr
+    assert result.stdout.strip() == f"failed: 2 problem(s) in {data}; 1 warning(s)"
     assert CliRunner().invoke(_app(), ["validate", str(data), "--layout", "nope"]).exit_code == 2
 
 

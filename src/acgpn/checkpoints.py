@@ -88,7 +88,7 @@ def _describe(state: dict[str, Tensor]) -> str:
 
 
 def check_state_dict(net: nn.Module, state: dict[str, Tensor], source: str, expected: str, detail: str = "") -> None:
-    """Strict key and shape check; raises one-line :class:`InputError` naming ``source``:
+    """Strict key, shape and finiteness check; raises one-line :class:`InputError` naming ``source``:
     ``expected the <expected> weights<detail>; found ...``.
 
     ``net`` may live on the ``meta`` device (only its keys and shapes are compared).
@@ -98,6 +98,9 @@ def check_state_dict(net: nn.Module, state: dict[str, Tensor], source: str, expe
     unexpected = [k for k in state if k not in own]
     wrong = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in own.items() if k in state and state[k].shape != v.shape]
     if not (missing or unexpected or wrong):
+        bad = next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+        if bad is not None:  # NaN weights run silently to black images
+            raise InputError(f"tensor {bad} of the {expected} weights holds NaN or infinite values (expected finite weights)", source)
         return
     parts = []
     if wrong:

@@ -83,6 +83,16 @@ def check_folder_target(path: str | Path) -> Path:
     return path
 
 
+def check_file_target(path: str | Path) -> Path:
+    """Check that file ``path`` could be written: not a folder, no file in the way of its folder
+    (nothing is created). For outputs checked before the work that leads to them."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError("is a folder; expected a file to write here", path)
+    check_folder_target(path.parent)
+    return path
+
+
 def ensure_dir(path: str | Path) -> Path:
     """Create folder ``path`` (and its parents) if needed; :class:`InputError` if a file is in the way."""
     path = check_folder_target(path)

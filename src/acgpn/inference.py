@@ -32,9 +32,10 @@ from typing import Final
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, default_collate
+from torch.utils.data import DataLoader, Dataset
 
 from acgpn.data.dataset import TryOnDataset
+from acgpn.data.guarded import GuardedDataset, collate_or_failure, first_failure, raise_failure
 from acgpn.data.layouts import output_name
 from acgpn.data.pairs import Pair, output_clashes
 from acgpn.data.size import Size
@@ -144,46 +145,8 @@ def is_complete(out_dir: Path, name: str, size: Size, intermediates: bool) -> bo
 
 
 # ------------------------------------------------------------------------------------- loading
-@dataclass
-class _Failure:
-    """An :class:`InputError` carried as a value out of a DataLoader worker."""
-
-    message: str
-    path: str | None
-
-
-class _Guarded(Dataset):
-    """``dataset[indices[i]]``, with :class:`InputError` returned as a :class:`_Failure`."""
-
-    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
-        self.dataset, self.indices = dataset, list(indices)
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int) -> object:
-        try:
-            return self.dataset[self.indices[i]]
-        except InputError as exc:
-            return _Failure(exc.message, exc.path)
-
-
-def _collate(items: list[object]) -> object:
-    failures = [item for item in items if isinstance(item, _Failure)]
-    return failures[0] if failures else default_collate(items)
-
-
-def _check_collate(items: list[object]) -> _Failure | None:
-    return next((item for item in items if isinstance(item, _Failure)), None)
-
-
-def _raise_failure(batch: object) -> None:
-    if isinstance(batch, _Failure):
-        raise InputError(batch.message, batch.path)
-
-
 def _loader(dataset: Dataset, indices: Sequence[int], batch_size: int, num_workers: int, collate: Callable) -> DataLoader:
-    return DataLoader(_Guarded(dataset, indices), batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate)
+    return DataLoader(GuardedDataset(dataset, indices), batch_size=batch_size, shuffle=False, num_workers=num_workers, collate_fn=collate)
 
 
 # ------------------------------------------------------------------------------------- run
@@ -210,13 +173,13 @@ def run_inference(
     if shard is not None:
         pending = shard.select(pending)
     with together(shard):  # under torchrun: bad input on any rank stops all before anything is written
-        for batch in _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _check_collate):
-            _raise_failure(batch)  # every input is read once before anything is written
+        for batch in _loader(dataset, [i for i, _ in pending], batch_size, num_workers, first_failure):
+            raise_failure(batch)  # every input is read once before anything is written
     with writer_section(out_dir, shard, "acgpn infer"):  # the folder's lock; stale temporaries removed
         pending = [(i, name) for i, name in pending if not is_complete(out_dir, name, dataset.size, intermediates)]
-        loader = _loader(dataset, [i for i, _ in pending], batch_size, num_workers, _collate)
+        loader = _loader(dataset, [i for i, _ in pending], batch_size, num_workers, collate_or_failure)
         for batch in progress(loader) if progress else loader:
-            _raise_failure(batch)
+            raise_failure(batch)
             h, w = batch["image"].shape[-2:]
             noise = pair_noise(pipe, seed, batch["person"], batch["cloth_name"], h, w)
             out = pipe(batch, noise=noise)

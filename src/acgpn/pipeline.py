@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from acgpn import checkpoints
 from acgpn.modules import cfm, cwm, sgm
+from acgpn.errors import InputError
 from acgpn.modules.decisions import Decisions, ThresholdDecisions
 from acgpn.nets import UNet, WarpNet
 from acgpn.runtime import prefers_channels_last
@@ -209,6 +210,9 @@ class TryOnPipeline(WorkingSizeRunner, nn.Module):
             if align_corners is not None:
                 pipe.align_corners = align_corners
             return pipe
+        weights = Path(path) / checkpoints.WEIGHTS_FILE
+        if weights.exists() and not any((Path(path) / name).exists() for name in checkpoints.OFFICIAL_FILES.values()):
+            raise InputError(f"{checkpoints.WEIGHTS_FILE} without its {checkpoints.CONFIG_FILE} (expected a save_pretrained folder holding both)", path)
         return cls.from_official(path, device, dtype, bool(align_corners))
 
     def save_pretrained(self, directory: str | Path) -> Path:

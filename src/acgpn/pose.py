@@ -30,11 +30,21 @@ REFERENCE_RADIUS: Final = 5
 REFERENCE_HEIGHT: Final = 256
 
 
+def _json_kind(value: object) -> str:
+    """What a (non-number) JSON value is, in words, for error messages: ``a string "12"``, ``true``."""
+    if isinstance(value, str):
+        return f"a string {json.dumps(value[:20])}" + ("..." if len(value) > 20 else "")
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
 def keypoints_from_openpose(data: object, source: str = "<json>") -> torch.Tensor:
     """Parse an OpenPose JSON dict into (18, 3) float32 ``(x, y, confidence)`` in pixels.
 
     Accepts ``pose_keypoints`` (OpenPose <= 1.0) and ``pose_keypoints_2d``; COCO-18 (54 numbers)
-    or BODY_25 (75 numbers, converted to COCO-18). Only ``people[0]`` is used; no person gives
+    or BODY_25 (75 numbers, converted to COCO-18); every entry must be a JSON number (strings such
+    as ``"12"`` and booleans are refused). Only ``people[0]`` is used; no person gives
     all-zero keypoints (nothing drawn, as the official code). Values are kept as written (a NaN
     or negative point is simply not drawn; :func:`keypoint_warnings` reports them). Raises
     :class:`InputError` naming ``source`` for anything else.
@@ -47,15 +57,20 @@ def keypoints_from_openpose(data: object, source: str = "<json>") -> torch.Tenso
     person = people[0]
     if not isinstance(person, dict):
         raise InputError(f"people[0] must be an object with 'pose_keypoints_2d', got {type(person).__name__}", source)
-    values = person.get("pose_keypoints_2d", person.get("pose_keypoints"))
+    key = "pose_keypoints_2d" if "pose_keypoints_2d" in person else "pose_keypoints"
+    values = person.get(key)
     if values is None:
         raise InputError("people[0] has neither 'pose_keypoints_2d' nor 'pose_keypoints'", source)
     if not isinstance(values, list):
         raise InputError(f"keypoints must be a list of numbers, got {type(values).__name__}", source)
+    for index, value in enumerate(values):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"people[0].{key}[{index}] is {_json_kind(value)}; expected a JSON number "
+                             "(x, y, confidence per point)", source)  # fmt: skip
     try:
         flat = torch.tensor([float(v) for v in values], dtype=torch.float32)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError("keypoints must be numbers", source) from None
+    except OverflowError:
+        raise InputError("a keypoint number is too large for a float; expected pixel coordinates", source) from None
     if flat.numel() == 3 * NUM_KEYPOINTS:
         return flat.view(NUM_KEYPOINTS, 3)
     if flat.numel() == 3 * 25:
@@ -71,7 +86,7 @@ def read_openpose_json(path: str | Path) -> torch.Tensor:
     text = read_text(path, "an OpenPose keypoints JSON")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an integer past Python's digit limit
         raise InputError(f"not a readable JSON file ({exc.__class__.__name__})", path) from None
     return keypoints_from_openpose(data, str(path))
 

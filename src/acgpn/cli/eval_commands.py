@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from acgpn.errors import InputError
+from acgpn.fileio import check_file_target
 
 PROTOCOLS = ("paired", "unpaired")
 
@@ -68,6 +69,9 @@ def register(app: typer.Typer) -> None:
         from acgpn.evaluation.report import markdown_table, write_html, write_json
         from acgpn.synth.dataset import is_synth_dir
 
+        for target in (out, html_path):  # before any work: no report.json left behind by a bad --html
+            if target is not None:
+                check_file_target(target)
         dev = resolve_device(device)
         chosen_pairs: Path | list[tuple[str, str]] | None = pairs
         names = parse_metrics(metrics) if metrics else None

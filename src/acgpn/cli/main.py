@@ -9,7 +9,8 @@ from acgpn.errors import InputError
 
 
 class _Commands(TyperGroup):
-    """Turns :class:`InputError` from any command into one stderr line and exit code 2."""
+    """Turns :class:`InputError` from any command, and a bad option value of a command (click's
+    usage errors), into one stderr line and exit code 2."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -17,6 +18,13 @@ class _Commands(TyperGroup):
         except InputError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except typer.TyperException as exc:  # click's usage errors (e.g. --batch-size 0): not the multi-line usage box
+            if not hasattr(exc, "format_message"):
+                raise
+            ctx_ = getattr(exc, "ctx", None)
+            command = f"{ctx_.command_path}: " if ctx_ is not None else ""
+            typer.echo(f"error: {command}{' '.join(exc.format_message().split())} (see --help)", err=True)
+            raise typer.Exit(getattr(exc, "exit_code", 2)) from None
 
 
 app = typer.Typer(

@@ -83,12 +83,12 @@ def tryon(
 def prepare(
     people: Path = typer.Option(..., "--people", help="Folder of person photos (JPEG/PNG)."),
     clothes: Path = typer.Option(..., "--clothes", help="Folder of product photos (JPEG/PNG)."),
-    out: Path = typer.Option(..., "--out", help="Dataset root to write (ACGPN-VITON layout)."),
+    out: Path = typer.Option(..., "--out", help="Dataset root to write (ACGPN-VITON layout), apart from the input folders."),
     size: str = typer.Option(DEFAULT_SIZE, "--size", help="Working size HxW, multiples of 16."),
-    parses: Optional[Path] = typer.Option(None, "--parses", help="Folder of parse maps <person stem>.png (others: approximate)."),
+    parses: Optional[Path] = typer.Option(None, "--parses", help="Folder of parse maps <person stem>.png, one per person photo (default: approximate parses)."),
     parse_format: Optional[str] = typer.Option(None, "--parse-format", help="Ids of the parse maps: lip | cihp | atr | acgpn."),
-    poses: Optional[Path] = typer.Option(None, "--poses", help="Folder of OpenPose JSON <person stem>_keypoints.json (others: mediapipe)."),
-    cloth_masks: Optional[Path] = typer.Option(None, "--cloth-masks", help="Folder of garment masks <cloth stem>.png|.jpg (others: estimated)."),
+    poses: Optional[Path] = typer.Option(None, "--poses", help="Folder of OpenPose JSON <person stem>_keypoints.json (or .json), one per person photo (default: mediapipe)."),
+    cloth_masks: Optional[Path] = typer.Option(None, "--cloth-masks", help="Folder of garment masks <cloth stem>.png|.jpg|.jpeg, one per cloth photo (default: estimated)."),
     phase: str = typer.Option("test", "--phase", help="Folder prefix (test, train, ...)."),
 ) -> None:
     """Prepare folders of person and cloth photos as an ACGPN-VITON dataset (every person x every cloth)."""

@@ -20,7 +20,7 @@ def synth(
 ) -> None:
     """Write a synthetic ACGPN/VITON-layout dataset with exact ground truth."""
     check_folder_target(out)
-    root = generate_dataset(out, num, parse_size(size), seed, phase)
+    root = generate_dataset(out, num, parse_size(size, max_pixels=None), seed, phase)  # the cap: check_synth_size
     typer.echo(f"wrote {num} samples to {root}")
 
 

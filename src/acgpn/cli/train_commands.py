@@ -18,6 +18,8 @@ from acgpn.errors import InputError
 
 #: Exit codes after a signal (128 + signal number, the shell convention).
 SIGNAL_EXIT = {"SIGINT": 130, "SIGTERM": 143}
+#: Options whose name is not ``--`` + the config field with dashes.
+OPTION_NAMES = {"dataset_layout": "--layout"}
 
 
 def train(
@@ -53,7 +55,7 @@ def train(
     """Train ACGPN's modules per stage or jointly, with exact resume (see README, Training)."""
     from acgpn.data.size import parse_size
     from acgpn.train import TrainingDiverged, preset_config, train as run_training
-    from acgpn.train.config import load_config_file
+    from acgpn.train.config import check, load_config_file
 
     if data is None:
         raise InputError("--data is required (the dataset root holding the train_* folders)")
@@ -62,23 +64,32 @@ def train(
     if not data.is_dir():
         raise InputError("dataset folder not found", data)
     config = preset_config(preset)
+    origins: dict[str, str] = {}  # field -> the file or option that set it (named by errors)
     if config_file is not None:
-        config = load_config_file(config_file, config)
+        config = load_config_file(config_file, config)  # checks the values it sets
+        origins.update(dict.fromkeys(config.to_dict(), str(config_file)))  # overridden below by the flags given
+    try:
+        parsed_size = parse_size(size) if size else None
+    except InputError as exc:
+        raise InputError(exc.message, "--size") from None
     flags = {
         "data": str(data), "out": str(out), "dataset_layout": dataset_layout, "stage": stage, "inputs": inputs,
-        "size": parse_size(size) if size else None, "batch_size": batch_size, "steps": steps, "epochs": epochs,
+        "size": parsed_size, "batch_size": batch_size, "steps": steps, "epochs": epochs,
         "ngf": ngf, "ndf": ndf, "init": str(init) if init else None, "seed": seed, "device": device, "amp": amp,
         "vgg_weights": str(vgg_weights) if vgg_weights else None, "lr": lr, "save_every": save_every,
         "log_every": log_every, "image_every": image_every, "workers": workers, "phase": phase,
         "pairs": str(pairs) if pairs else None, "parse_source": parse_source,
     }  # fmt: skip
-    config = replace(config, **{k: v for k, v in flags.items() if v is not None})
+    given = {k: v for k, v in flags.items() if v is not None}
+    config = replace(config, **given)
+    origins.update({k: OPTION_NAMES.get(k, "--" + k.replace("_", "-")) for k in given})
     if steps is not None and epochs is None:
         config.epochs = None
     elif epochs is not None and steps is None:
         config.steps = None
     elif config.steps is None and config.epochs is None:
         raise InputError("give --steps N or --epochs N")
+    config = check(config, origins)  # every value, before anything is written
     try:
         result = run_training(config, resume=resume, progress=progress, log=lambda m: typer.echo(m, err=True))
     except TrainingDiverged as exc:

@@ -3,6 +3,8 @@
 * Only regular files are read (:func:`acgpn.fileio.read_bytes`: no hang on a pipe), and only JPEG
   and PNG content is decoded, whatever the file name says (:data:`IMAGE_FORMATS`). Images are
   decoded completely (``Image.load()``), so truncated files fail here, not later.
+* Person images, cloth images and cloth masks must be opaque (:func:`has_transparency`: an alpha
+  channel would be dropped silently, and a mask stored in alpha read as black).
 * Person and cloth images: converted to RGB, resized with PIL BICUBIC, ``x / 255 * 2 - 1``.
 * Cloth masks ("product_mask"): converted to L (as the official code), NEAREST, ``x / 255`` in [0, 1].
 * 16-bit grey images (Pillow modes ``I;16*``, ``I``) are scaled to 8 bits (``round(v / 257)``) before
@@ -72,6 +74,27 @@ def as_rgb(img: Image.Image) -> Image.Image:
 def as_grey(img: Image.Image) -> Image.Image:
     """Any decoded image as 8-bit grey ``L`` (16-bit grey scaled, not clipped)."""
     return eight_bit(img).convert("L")
+
+
+def has_transparency(img: Image.Image) -> bool:
+    """Whether some pixel of ``img`` is not fully opaque (an alpha channel or a transparent colour
+    that ``convert`` would silently drop)."""
+    if img.mode not in ("RGBA", "LA", "PA", "RGBa", "La") and "transparency" not in img.info:
+        return False
+    return img.convert("RGBA").getchannel("A").getextrema()[0] < 255
+
+
+def check_opaque(img: Image.Image, source: str | Path, what: str) -> None:
+    """:class:`InputError` if ``img`` (``what``, e.g. "the cloth mask") has transparent pixels."""
+    if has_transparency(img):
+        hint = ": the mask as white on black, not in the alpha channel" if "mask" in what else " (flatten it onto white)"
+        raise InputError(f"{what} has transparent pixels (alpha); expected an opaque image{hint}", source)
+
+
+def check_mask_not_empty(img: Image.Image, source: str | Path) -> None:
+    """:class:`InputError` if a cloth mask E is all black (``T_c * E`` would blank the cloth)."""
+    if as_grey(img).getextrema()[1] == 0:
+        raise InputError("the cloth mask is empty (all black); expected the garment's pixels in white", source)
 
 
 def size_hw(img: Image.Image) -> Size:

@@ -117,4 +117,10 @@ def paired_list(root: str | Path, dataset_layout: str = "viton", phase: str = "t
     persons = list_images(folder)
     if not persons:
         raise InputError("no person images found", folder)
-    return [(p, spec.own_cloth(p)) for p in persons]
+    pairs = []
+    for person in persons:
+        try:
+            pairs.append((person, spec.own_cloth(person)))
+        except InputError as exc:  # name the file by its path, not its bare name
+            raise InputError(exc.message, folder / person) from None
+    return pairs

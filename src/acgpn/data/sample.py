@@ -15,7 +15,7 @@ from typing import Final, TypedDict
 import torch
 from PIL import Image
 
-from acgpn.data.files import label_ids, label_tensor, mask_tensor, rgb_tensor, size_hw
+from acgpn.data.files import check_mask_not_empty, check_opaque, label_ids, label_tensor, mask_tensor, rgb_tensor, size_hw
 from acgpn.data.size import MAX_WORKING_PIXELS, check_size, format_size
 from acgpn.errors import InputError
 from acgpn.pose import default_radius, pose_map, scale_keypoints
@@ -78,6 +78,9 @@ def build_sample(
                 f"({format_size(native)}); all files of a sample must share one size",
                 where.get(role, ROLE_NAMES[role]),
             )
+        if role != "label":
+            check_opaque(img, where.get(role, ROLE_NAMES[role]), ROLE_NAMES[role])
+    check_mask_not_empty(product_mask, where.get("product_mask", ROLE_NAMES["product_mask"]))
     h, w = check_size(native if size is None else size, where.get("image"), max_pixels)
     if native != (h, w):
         keypoints = scale_keypoints(keypoints, w / native[1], h / native[0])

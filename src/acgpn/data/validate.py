@@ -31,7 +31,7 @@ from typing import TypeVar
 
 from PIL import Image
 
-from acgpn.data.files import label_ids, load_image, size_hw
+from acgpn.data.files import check_mask_not_empty, check_opaque, label_ids, load_image, size_hw
 from acgpn.data.layouts import (
     DatasetLayout,
     check_parse_source,
@@ -42,7 +42,7 @@ from acgpn.data.layouts import (
     pose_name,
     same_stems,
 )
-from acgpn.data.pairs import Pair, output_clashes, read_pair_file
+from acgpn.data.pairs import OTHER_IMAGE_EXTENSIONS, Pair, output_clashes, read_pair_file
 from acgpn.data.size import MAX_WORKING_PIXELS, Size, check_size, format_size
 from acgpn.errors import InputError
 from acgpn.pose import keypoint_warnings, read_openpose_json
@@ -111,11 +111,16 @@ class _Inspector:
                 self.problem(folder, f"missing {self.spec.name} folder for {role} files ({self.phase} phase)")
 
     def image_names(self, role: str) -> list[str]:
-        """Image file names of the person or cloth folder; anything else there is a problem."""
+        """Image file names of the person or cloth folder, read as :func:`acgpn.data.pairs.list_images`
+        reads them: hidden entries skipped, other image types a problem, other files a warning."""
         names = []
         for path in self.entries.get(role, []):
-            if not (is_image_name(path.name) and not path.name.startswith(".")):
-                self.problem(path, f"unexpected entry in the {role} folder (expected .jpg, .jpeg or .png images)")
+            if path.name.startswith("."):
+                continue
+            if path.suffix.lower() in OTHER_IMAGE_EXTENSIONS:
+                self.problem(path, f"unsupported image type {path.suffix.lower()} in the {role} folder (expected .jpg, .jpeg or .png images)")
+            elif not is_image_name(path.name):
+                self.report.warnings.append(f"{path}: not an image (.jpg, .jpeg or .png); infer ignores it")
             elif not path.is_file():
                 self.problem(path, f"not a regular file (a folder, pipe, or a broken or looping link) in the {role} folder")
             else:
@@ -153,6 +158,10 @@ class _Inspector:
                 )
         if role == "label":
             self.attempt(lambda: label_ids(img, path, self.source))
+        else:  # the checks build_sample makes
+            self.attempt(lambda: check_opaque(img, path, what))
+        if role == "product_mask":
+            self.attempt(lambda: check_mask_not_empty(img, path))
         return size
 
     def companion(self, role: str, name: str, owner: str, owner_size: Size | None) -> None:

@@ -8,12 +8,12 @@ layers and the classifier are ignored. Nothing is downloaded: the weights come f
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Final
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from acgpn.errors import InputError
@@ -26,6 +26,8 @@ SLICE_ENDS: Final = (1, 6, 11, 20, 29)
 #: ImageNet statistics of torchvision's weights (RGB, inputs in [0, 1]).
 IMAGENET_MEAN: Final = (0.485, 0.456, 0.406)
 IMAGENET_STD: Final = (0.229, 0.224, 0.225)
+#: What :meth:`VGG19Features.from_file` reads.
+EXPECTED_FILE: Final = "torchvision's VGG19 ImageNet state dict, e.g. vgg19-dcbb9e9d.pth"
 
 
 class VGG19Features(ConfigMixin, nn.Module):
@@ -69,31 +71,35 @@ class VGG19Features(ConfigMixin, nn.Module):
 
     @classmethod
     def from_file(cls, path: str | Path, normalize: bool = True) -> VGG19Features:
-        """Load torchvision's VGG19 ImageNet weights (``.pth`` state dict or ``.safetensors``)."""
-        path = Path(path)
-        if not path.is_file():
-            raise InputError("file not found (expected torchvision VGG19 ImageNet weights, e.g. vgg19-dcbb9e9d.pth)", path)
-        try:
-            if path.suffix == ".safetensors":
-                from safetensors.torch import load_file
+        """Load torchvision's VGG19 ImageNet weights (``.pth`` state dict or ``.safetensors``).
 
+        Any file that is not such weights (missing, truncated, random bytes, a pickled model,
+        non-tensor values, wrong keys or shapes) is an :class:`InputError` naming it.
+        """
+        from acgpn.checkpoints import read_state_dict
+
+        path = Path(path)
+        if path.suffix == ".safetensors":
+            if not path.is_file():
+                raise InputError(f"file not found (expected {EXPECTED_FILE})", path)
+            try:
                 state = load_file(str(path))
-            else:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-        except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
-            raise InputError(f"not a readable weights file ({exc.__class__.__name__})", path) from None
-        if not isinstance(state, dict):
-            raise InputError("expected a state dict of VGG19 tensors", path)
-        net = cls(normalize)
-        own = net.state_dict()
+            except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+                reason = str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__
+                raise InputError(f"not a readable safetensors file ({reason}); expected {EXPECTED_FILE}", path) from None
+        else:
+            state = read_state_dict(path, EXPECTED_FILE)
+        with torch.device("meta"):  # keys and shapes only: no memory, no init for a file refused
+            own = cls(normalize).state_dict()
         missing = [k for k in own if k not in state]
-        wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+        wrong = [f"{k} is {tuple(state[k].shape)} {str(state[k].dtype).removeprefix('torch.')}, expected {tuple(v.shape)} float" for k, v in own.items()
+                 if k in state and (tuple(state[k].shape) != tuple(v.shape) or not state[k].is_floating_point())]  # fmt: skip
         if missing or wrong:
-            first = (missing or wrong)[0]
+            first = missing[0] if missing else wrong[0]
             raise InputError(
-                f"expected torchvision VGG19 weights (keys features.N.weight); "
-                f"{len(missing)} missing, {len(wrong)} of the wrong shape (first: {first})",
+                f"expected {EXPECTED_FILE}; {len(missing)} keys missing, {len(wrong)} of the wrong shape or dtype (first: {first})",
                 path,
             )
+        net = cls(normalize)
         net.load_state_dict({k: state[k] for k in own})
         return net

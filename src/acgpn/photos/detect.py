@@ -40,6 +40,8 @@ ANALYSIS_SIDE: Final = 1280
 #: A second face at least this wide relative to the largest counts as a second person.
 SECOND_FACE_RATIO: Final = 0.4
 MIN_VISIBILITY: Final = 0.5
+#: Fewer detected keypoints on the photo than this means no person (a detection or a given pose).
+MIN_BODY_KEYPOINTS: Final = 3
 INSTALL_HINT: Final = "pip install 'acgpn[photos]' (mediapipe 0.10.21, numpy<2)"
 
 _NATIVE_LOG_LOCK = threading.Lock()
@@ -70,6 +72,13 @@ def coco18_from_blazepose(landmarks: np.ndarray, height: int, width: int, min_vi
         elif ok[blaze]:
             out[coco] = torch.tensor([*xy[blaze], vis[blaze]])
     return out
+
+
+def keypoints_on_photo(keypoints: torch.Tensor, height: int, width: int) -> int:
+    """How many of (18, 3) pixel keypoints are detected (x, y > 1, the OpenPose rule) and on an
+    ``height x width`` photo; fewer than :data:`MIN_BODY_KEYPOINTS` means no person."""
+    x, y = keypoints[:, 0], keypoints[:, 1]
+    return int(((x > 1) & (y > 1) & (x <= width - 1) & (y <= height - 1)).sum())
 
 
 @contextmanager
@@ -168,7 +177,7 @@ def detect_person(rgb: np.ndarray, path: object = None, min_visibility: float = 
     seg = np.asarray(found.segmentation_mask, dtype=np.float32)
     if factor != 1.0:
         seg = np.asarray(Image.fromarray(seg, "F").resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
-    if (seg > 0.5).mean() < 0.01 or int(((keypoints[:, 0] > 1) & (keypoints[:, 1] > 1)).sum()) < 3:
+    if (seg > 0.5).mean() < 0.01 or keypoints_on_photo(keypoints, h, w) < MIN_BODY_KEYPOINTS:
         raise InputError("no person found (too little of a body detected); expected a photo of one person, head and torso visible", path)
     if oval is not None:
         oval = (oval + 0.5) / factor - 0.5

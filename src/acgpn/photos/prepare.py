@@ -35,6 +35,7 @@ from acgpn.errors import InputError
 from acgpn.fileio import check_folder_target, ensure_dir, folder_lock, save_image, save_text
 from acgpn.pose import read_openpose_json, write_openpose_json
 from acgpn.photos.cloth import estimate_cloth_mask, frame_cloth
+from acgpn.photos.detect import MIN_BODY_KEYPOINTS, keypoints_on_photo
 from acgpn.photos.frame import CropTransform, border_colour, check_photo, crop, keypoints_to_frame, portrait_box
 from acgpn.photos.parse import APPROXIMATE_NOTE, approximate_parse, read_parse
 
@@ -96,6 +97,16 @@ def _companion(path: str | Path, what: str, photo: Image.Image, photo_path: str 
     return img
 
 
+def _given_pose(pose: str | Path, photo: Image.Image, photo_path: str | Path) -> torch.Tensor:
+    """A given OpenPose JSON's keypoints; refused like a photo with no person when too few lie on the photo."""
+    keypoints = read_openpose_json(pose)
+    found = keypoints_on_photo(keypoints, photo.height, photo.width)
+    if found < MIN_BODY_KEYPOINTS:
+        raise InputError(f"no person in this pose: {found}/18 keypoints detected on the {format_size(size_hw(photo))} (HxW) "
+                         f"photo {photo_path}; expected at least {MIN_BODY_KEYPOINTS} (OpenPose JSON in photo pixels)", pose)  # fmt: skip
+    return keypoints
+
+
 def prepare_person(
     photo_path: str | Path,
     size: Size,
@@ -117,12 +128,13 @@ def prepare_person(
         ids = read_parse(_companion(parse, "a parse map", photo, photo_path), parse_format, parse)
         if not (ids != 0).any():
             raise InputError("the parse map is all background; expected a parse of the person", parse)
+    given_keypoints = None if pose is None else _given_pose(pose, photo, photo_path)
     detection = None
     if pose is None or ids is None:
         from acgpn.photos.detect import detect_person  # mediapipe, only when something must be estimated
 
         detection = detect_person(rgb, photo_path)
-    keypoints = read_openpose_json(pose) if pose is not None else detection.keypoints  # type: ignore[union-attr]
+    keypoints = given_keypoints if given_keypoints is not None else detection.keypoints  # type: ignore[union-attr]
     person = ids != 0 if ids is not None else detection.segmentation > 0.5  # type: ignore[union-attr]
     transform = CropTransform(size_hw(photo), portrait_box(person, size, keypoints), size)
     image = crop(photo, transform, Image.Resampling.BICUBIC, border_colour(rgb, person))
@@ -138,6 +150,9 @@ def prepare_person(
         parse_source = "approximate"
         notes.append(APPROXIMATE_NOTE)
     found = int(((frame_keypoints[:, 0] > 1) & (frame_keypoints[:, 1] > 1)).sum())
+    if pose is not None and found < MIN_BODY_KEYPOINTS:
+        raise InputError(f"only {found}/18 keypoints of this pose fall in the person's frame (crop box {list(transform.box)} "
+                         f"of {photo_path}); expected at least {MIN_BODY_KEYPOINTS}: the pose of the person on that photo", pose)  # fmt: skip
     pose_source = str(pose) if pose is not None else "mediapipe"
     if log is not None:
         log(f"person {photo_path}: pose from {pose_source} ({found}/18 keypoints in the frame), crop box "
@@ -197,23 +212,48 @@ def write_prepared(root: str | Path, persons: Sequence[PreparedPerson], clothes:
     return root
 
 
-def _photos_in(folder: str | Path, what: str) -> list[Path]:
-    folder = Path(folder)
+def input_folder(path: str | Path, option: str, what: str) -> Path:
+    """A folder the user named with ``option``: it must exist and be a folder (no fallback)."""
+    folder = Path(path)
     if not folder.is_dir():
-        raise InputError(f"folder not found (expected {what})", folder)
+        found = folder.exists() or folder.is_symlink()
+        raise InputError(f"{'is not a folder' if found else 'folder not found'}; {option} expects a folder of {what}", folder)
+    return folder
+
+
+def check_apart(out: str | Path, inputs: dict[str, Path]) -> None:
+    """The output folder is none of the input folders, lies inside none and holds none (after resolving links)."""
+    target = Path(out).resolve()
+    for option, folder in inputs.items():
+        read = folder.resolve()
+        if target == read:
+            where = f"is the {option} folder"
+        elif read in target.parents:
+            where = f"lies inside the {option} folder {folder}"
+        elif target in read.parents:
+            where = f"holds the {option} folder {folder}"
+        else:
+            continue
+        raise InputError(f"the output folder {where}; choose an --out outside every input folder", out)
+
+
+def _photos_in(folder: Path, option: str, what: str) -> list[Path]:
     photos = sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p.name) and not p.name.startswith("."))
     if not photos:
-        raise InputError(f"no .jpg, .jpeg or .png files found (expected {what})", folder)
+        raise InputError(f"no .jpg, .jpeg or .png files found; {option} expects a folder of {what}", folder)
     return photos
 
 
-def _find(folder: Path | None, stem: str, suffixes: Sequence[str]) -> Path | None:
+def _find(folder: Path | None, option: str, photo: Path, suffixes: Sequence[str], what: str) -> Path | None:
+    """``folder/<photo stem><suffix>`` for the first suffix that exists; :class:`InputError` when none does."""
     if folder is None:
         return None
     for suffix in suffixes:
-        if (folder / f"{stem}{suffix}").exists():
-            return folder / f"{stem}{suffix}"
-    return None
+        if (folder / f"{photo.stem}{suffix}").exists():
+            return folder / f"{photo.stem}{suffix}"
+    others = ", ".join(f"{photo.stem}{suffix}" for suffix in suffixes[1:])
+    raise InputError(f"not found{f' (nor {others})' if others else ''}; {option} is given, so {what} of the photo "
+                     f"{photo} is expected here", folder / f"{photo.stem}{suffixes[0]}")  # fmt: skip
 
 
 def prepare_dataset(people: str | Path, clothes: str | Path, out: str | Path, size: Size, *, parses: str | Path | None = None,
@@ -221,20 +261,28 @@ def prepare_dataset(people: str | Path, clothes: str | Path, out: str | Path, si
                     phase: str = "test", log: Log | None = None) -> tuple[Path, list[PreparedPerson], list[PreparedCloth]]:  # fmt: skip
     """Prepare every photo of two folders (every person with every cloth) into an ACGPN-VITON dataset.
 
-    Optional companions are found by stem: ``parses/<stem>.png``, ``poses/<stem>_keypoints.json`` (or
-    ``<stem>.json``), ``cloth_masks/<stem>.png|.jpg``. Everything is analysed before the first file is
-    written, so a bad photo leaves no half-written dataset.
+    Companion folders, when given, must hold a file for every photo, found by stem:
+    ``parses/<stem>.png``, ``poses/<stem>_keypoints.json`` (or ``<stem>.json``),
+    ``cloth_masks/<stem>.png|.jpg|.jpeg``. ``out`` must lie apart from every input folder.
+    Everything is checked and analysed before the first file is written, so bad input leaves no
+    half-written dataset.
     """
     check_folder_target(out)
-    person_photos, cloth_photos = _photos_in(people, "person photos"), _photos_in(clothes, "cloth photos")
+    given = {"--people": (people, "person photos"), "--clothes": (clothes, "cloth photos"), "--parses": (parses, "parse maps"),
+             "--poses": (poses, "OpenPose JSON files"), "--cloth-masks": (cloth_masks, "cloth masks")}  # fmt: skip
+    folders = {option: input_folder(path, option, what) for option, (path, what) in given.items() if path is not None}
+    check_apart(out, folders)
+    parse_dir, pose_dir, mask_dir = (folders.get(option) for option in ("--parses", "--poses", "--cloth-masks"))
+    if parse_dir is not None and parse_format is None:
+        raise InputError("--parses needs --parse-format (lip, cihp, atr or acgpn): the label ids differ", parse_dir)
+    person_photos = _photos_in(folders["--people"], "--people", "person photos")
+    cloth_photos = _photos_in(folders["--clothes"], "--clothes", "cloth photos")
     check_names([p.name for p in person_photos], people, "person photos")
     check_names([c.name for c in cloth_photos], clothes, "cloth photos")
-    parse_dir, pose_dir, mask_dir = (Path(d) if d is not None else None for d in (parses, poses, cloth_masks))
-    persons = [
-        prepare_person(p, size, parse=_find(parse_dir, p.stem, (".png",)), parse_format=parse_format,
-                       pose=_find(pose_dir, p.stem, ("_keypoints.json", ".json")), log=log)
-        for p in person_photos
-    ]  # fmt: skip
-    cloths = [prepare_cloth(c, size, mask=_find(mask_dir, c.stem, (".png", ".jpg", ".jpeg")), log=log) for c in cloth_photos]
+    person_files = [(p, _find(parse_dir, "--parses", p, (".png",), "the parse map"),
+                     _find(pose_dir, "--poses", p, ("_keypoints.json", ".json"), "the OpenPose JSON")) for p in person_photos]  # fmt: skip
+    cloth_files = [(c, _find(mask_dir, "--cloth-masks", c, (".png", ".jpg", ".jpeg"), "the cloth mask")) for c in cloth_photos]
+    persons = [prepare_person(p, size, parse=parse, parse_format=parse_format, pose=pose, log=log) for p, parse, pose in person_files]
+    cloths = [prepare_cloth(c, size, mask=mask, log=log) for c, mask in cloth_files]
     pairs = [(p.name, c.name) for p in persons for c in cloths]
     return write_prepared(out, persons, cloths, pairs, phase), persons, cloths

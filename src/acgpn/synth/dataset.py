@@ -37,7 +37,7 @@ from numpy.random import PCG64, Generator, SeedSequence
 
 from acgpn.data.layouts import ROLES, get_layout, label_name, output_name, pose_name
 from acgpn.data.pairs import format_pairs
-from acgpn.data.size import check_size
+from acgpn.data.size import MAX_WORKING_PIXELS, check_size
 from acgpn.errors import InputError
 from acgpn.fileio import save_image, save_text
 from acgpn.pose import write_openpose_json
@@ -100,7 +100,9 @@ def check_synth_size(size: tuple[int, int]) -> tuple[int, int]:
         ints = tuple(int(v) for v in size)
     except (TypeError, ValueError):
         raise InputError(f"size must be two integers HxW, got {size!r}") from None
-    h, w = check_size(ints)
+    h, w = check_size(ints, max_pixels=None)
+    if h * w > MAX_WORKING_PIXELS:
+        raise InputError(f"size {h}x{w} (HxW) is {h * w:,} pixels; synth draws at most {MAX_WORKING_PIXELS:,} (e.g. 1024x768)")
     if h < 32 or w < 32:
         raise InputError(f"size {h}x{w}: height and width must be multiples of 16 and at least 32")
     return h, w

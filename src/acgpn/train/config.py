@@ -7,15 +7,22 @@ cross-entropies); where the paper is silent the official training code's weight 
 (per-axis TPS constraint with floors, VGG without ImageNet normalisation and only relu5_1 on the
 warped/refined cloth, D3 on the refinement net's own RGB, the GT cloth pasted back before D and VGG,
 dropout 0.5 in U, feature-matching weight 5). The official bugs are fixed in both (README).
+
+Every value is checked once, before a run writes anything (:func:`check`; a config file's values
+already on loading): its type from the field's annotation, its range and its choices. A bad one
+is an :class:`~acgpn.errors.InputError` naming the file or CLI option and the field.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, get_args, get_origin, get_type_hints
 
 from acgpn.errors import InputError
 
@@ -132,68 +139,203 @@ def preset_config(name: str = "paper") -> TrainConfig:
     raise InputError(f"unknown preset {name!r} (expected one of {', '.join(PRESETS)})")
 
 
-def _apply(obj: Any, values: dict[str, Any], source: str) -> Any:
-    known = {f.name: f for f in fields(obj)}
+# ----------------------------------------------------------------------------- checking
+@dataclass(frozen=True)
+class _Range:
+    """The numbers a setting allows (a closed interval unless told otherwise)."""
+
+    low: float
+    high: float = math.inf
+    open_low: bool = False
+    open_high: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        above = value > self.low if self.open_low else value >= self.low
+        below = value < self.high if self.open_high else value <= self.high
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = (int(x) if float(x).is_integer() else x for x in (self.low, self.high))
+        if self.high == math.inf:
+            return f"{'>' if self.open_low else '>='} {low}"
+        return f"in {'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
+
+
+#: Allowed ranges of the numeric settings (every float must also be finite).
+_RANGES: Final = {
+    **dict.fromkeys(("batch_size", "steps", "epochs", "save_every", "log_every", "image_every"), _Range(1)),
+    # upper limits far above any useful value, so that a typo is refused rather than exhausting the memory
+    "ngf": _Range(1, 256),  # official 64; the four generators hold ~140M parameters at 64, x16 at 256
+    "ndf": _Range(1, 512),  # the discriminators' widths stop growing at 512
+    "num_d": _Range(1, 8),
+    "n_layers_d": _Range(1, 8),
+    "workers": _Range(0, 128),
+    "seed": _Range(0, 2**63 - 1),
+    "u_dropout": _Range(0, 1),
+    "lr": _Range(0, open_low=True),
+    "beta1": _Range(0, 1, open_high=True),
+    "beta2": _Range(0, 1, open_high=True),
+    "weight_decay": _Range(0),
+    "decay_start": _Range(0, 1),
+    "grad_clip": _Range(0),  # 0: off
+}
+#: Every number of :class:`LossConfig` (weights, λ_r, λ_s, Δ).
+_LOSS_RANGE: Final = _Range(0)
+#: Settings with a fixed set of values (layouts and parse sources are matched case-insensitively).
+_CHOICES: Final = {"stage": STAGES, "inputs": INPUT_MODES, "amp": AMP_MODES, "preset": PRESETS, "tps_form": ("paper", "official")}
+_SIZE_TEXT: Final = "two positive integers like [256, 192]"
+#: The evaluated field annotations of both config classes.
+_HINTS: Final = {TrainConfig: get_type_hints(TrainConfig), LossConfig: get_type_hints(LossConfig)}
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it (JSON spelling where possible)."""
+    try:
+        return json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
+
+
+def _choices(name: str) -> tuple[str, ...] | None:
+    if name == "dataset_layout":
+        from acgpn.data.layouts import LAYOUTS
+
+        return tuple(LAYOUTS)
+    if name == "parse_source":
+        from acgpn.data.layouts import PARSE_SOURCES
+
+        return tuple(PARSE_SOURCES)
+    return _CHOICES.get(name)
+
+
+def _checked(owner: type, name: str, value: Any, where: str | Path | None, label: str | None = None) -> Any:
+    """One setting of ``owner`` (TrainConfig / LossConfig) checked against its annotation and range,
+    and normalised (ints given for floats -> float, a size list -> tuple); :class:`InputError`
+    ``"<label>" must be <what> (found <value>)`` naming ``where`` otherwise."""
+    hint = _HINTS[owner][name]
+    label = label or name
+    args = get_args(hint)
+    if type(None) in args:  # X | None
+        if value is None:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    numeric = hint in (int, float)
+    rng = _RANGES.get(name, _LOSS_RANGE if owner is LossConfig else None) if numeric else None
+    choices = _choices(name)
+    found = _shown(value)
+    if get_origin(hint) is tuple:  # size: (H, W)
+        ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        if not ok:
+            raise InputError(f'"{label}" must be {_SIZE_TEXT} (found {found})', where)
+        from acgpn.data.size import check_size
+
+        return check_size(value, where)
+    if hint is bool:
+        ok, what = isinstance(value, bool), "true or false"
+    elif hint is int:
+        ok, what = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif hint is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
+        what = "a finite number" if rng is None or rng.high == math.inf else "a number"
+        value = float(value) if ok else value
+    elif hint is str:
+        if isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        ok, what = isinstance(value, str), "a string"
+        if ok and choices is not None:
+            ok, what = value.lower() in choices if name in ("dataset_layout", "parse_source") else value in choices, f"one of {', '.join(choices)}"
+        elif ok and name == "phase":
+            ok, what = bool(value.strip()), "a non-empty string"
+    else:  # pragma: no cover - a new field type needs a rule here
+        raise TypeError(f"no check for {owner.__name__}.{name}: {hint}")
+    if ok and rng is not None and value not in rng:
+        ok = False
+    if not ok:
+        what = f"{what} {rng}" if rng is not None else what
+        raise InputError(f'"{label}" must be {what} (found {found})', where)
+    return value
+
+
+def _apply(obj: Any, values: dict[str, Any], source: str | Path) -> Any:
+    """``obj`` with the fields in ``values`` replaced, each checked (:func:`_checked`)."""
+    known = {f.name for f in fields(obj)}
     updates: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
             raise InputError(f"unknown setting {key!r} (expected one of: {', '.join(sorted(known))})", source)
         if key == "losses":
             if not isinstance(value, dict):
-                raise InputError("'losses' must be a table of loss settings", source)
-            value = _apply(getattr(obj, "losses"), value, source)
-        elif key == "size" and value is not None:
-            value = tuple(int(v) for v in value)
+                raise InputError(f'"losses" must be a table of loss settings (found {_shown(value)})', source)
+            known_losses = {f.name for f in fields(LossConfig)}
+            unknown = [k for k in value if k not in known_losses]
+            if unknown:
+                raise InputError(f"unknown loss setting {unknown[0]!r} (expected one of: {', '.join(sorted(known_losses))})", source)
+            value = replace(obj.losses, **{k: _checked(LossConfig, k, v, source, f"losses.{k}") for k, v in value.items()})
+        else:
+            value = _checked(type(obj), key, value, source)
         updates[key] = value
     return replace(obj, **updates)
 
 
 def load_config_file(path: str | Path, base: TrainConfig) -> TrainConfig:
-    """Override ``base`` with the fields of a JSON or TOML file (``losses`` as a nested table)."""
+    """Override ``base`` with the fields of a JSON or TOML file (``losses`` as a nested table);
+    every value is checked here, so a bad one is an :class:`InputError` naming the file."""
+    from acgpn.fileio import read_text
+
     path = Path(path)
+    kind = "TOML" if path.suffix == ".toml" else "JSON"
+    text = read_text(path, f"a {kind} file of training settings")
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise InputError("config file not found", path) from None
-    except OSError as exc:
-        raise InputError(f"unreadable config file ({exc.__class__.__name__})", path) from None
-    try:
-        values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        values = tomllib.loads(text) if kind == "TOML" else json.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"not valid {'TOML' if path.suffix == '.toml' else 'JSON'} ({exc})", path) from None
+        raise InputError(f"not valid {kind} ({exc})", path) from None
     if not isinstance(values, dict):
-        raise InputError("expected a table of settings", path)
+        raise InputError(f"expected a table of settings (found {type(values).__name__})", path)
     values.pop("format", None)
-    return _apply(base, values, str(path))
+    return _apply(base, values, path)
 
 
-def from_dict(values: dict[str, Any]) -> TrainConfig:
-    """Rebuild a config from :meth:`TrainConfig.to_dict` output (e.g. ``RUN/config.json``)."""
+def from_dict(values: dict[str, Any], source: str | Path = "config") -> TrainConfig:
+    """Rebuild a config from :meth:`TrainConfig.to_dict` output (e.g. ``RUN/config.json``, named by ``source``)."""
+    if not isinstance(values, dict):
+        raise InputError(f"expected a JSON object of training settings (found {type(values).__name__})", source)
     values = {k: v for k, v in values.items() if k not in ("format", "run")}  # "run": facts about the run, not settings
-    return _apply(TrainConfig(), values, "config")
+    return _apply(TrainConfig(), values, source)
 
 
-def check(config: TrainConfig) -> TrainConfig:
-    """Validate values that the CLI cannot type-check; raises :class:`InputError`."""
-    if config.stage not in STAGES:
-        raise InputError(f"unknown stage {config.stage!r} (expected one of {', '.join(STAGES)})")
-    if config.inputs not in INPUT_MODES:
-        raise InputError(f"unknown input mode {config.inputs!r} (expected teacher or predicted)")
-    if config.amp not in AMP_MODES:
-        raise InputError(f"unknown AMP mode {config.amp!r} (expected off, bf16 or fp16)")
-    if config.losses.tps_form not in ("paper", "official"):
-        raise InputError(f"unknown TPS constraint form {config.losses.tps_form!r} (expected paper or official)")
+def check(config: TrainConfig, origins: Mapping[str, str | Path] | None = None) -> TrainConfig:
+    """Validate every setting (type from the annotations, range, choices) and the rules between
+    them; returns the normalised config (ints -> floats where floats are due, size as a tuple).
+
+    ``origins`` maps a field name (``"losses"`` for every loss setting) to where its value came
+    from (a config file, a CLI option such as ``--lr``): the :class:`InputError` names it.
+    """
+    origins = origins or {}
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"expected a TrainConfig, got {type(config).__name__}")
+    updates: dict[str, Any] = {}
+    for f in fields(TrainConfig):
+        value = getattr(config, f.name)
+        if f.name != "losses":
+            updates[f.name] = _checked(TrainConfig, f.name, value, origins.get(f.name))
+        elif not isinstance(value, LossConfig):
+            raise InputError(f'"losses" must be a table of loss settings (found {_shown(value)})', origins.get("losses"))
+        else:
+            where = origins.get("losses")
+            updates["losses"] = replace(value, **{g.name: _checked(LossConfig, g.name, getattr(value, g.name), where, f"losses.{g.name}") for g in fields(LossConfig)})
+    config = replace(config, **updates)
+    if not config.data:
+        raise InputError("no dataset given (expected --data, the dataset root holding the train_* folders)")
+    if not config.out:
+        raise InputError("no run folder given (expected --out)")
     if (config.steps is None) == (config.epochs is None):
-        raise InputError("give exactly one of --steps and --epochs")
-    for name in ("batch_size", "ngf", "num_d", "n_layers_d", "save_every", "log_every", "image_every"):
-        if int(getattr(config, name)) < 1:
-            raise InputError(f"{name} must be at least 1")
-    if (config.steps is not None and config.steps < 1) or (config.epochs is not None and config.epochs < 1):
-        raise InputError("--steps / --epochs must be at least 1")
-    if config.ndf is not None and config.ndf < 1:
-        raise InputError("ndf must be at least 1")
-    if config.size is not None:
-        from acgpn.data.size import check_size
-
-        config.size = check_size(config.size)
+        same = origins.get("steps") == origins.get("epochs")  # both from one config file: name it
+        raise InputError("give exactly one of --steps and --epochs", origins.get("steps") if same else None)
     return config

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -37,6 +38,9 @@ LATEST: Final = "latest"
 _ASIDE: Final = ".latest-previous"
 DISCRIMINATORS_DIR: Final = "discriminators"
 STATE_FILE: Final = "training_state.pt"
+#: What a training state holds (see :meth:`acgpn.train.Trainer._state`).
+STATE_KEYS: Final = ("step", "optimizer_g", "optimizer_d", "scheduler_g", "scheduler_d", "scaler", "rng")
+UNREADABLE_STATE: Final = "not a readable training state (truncated or corrupt?)"
 
 
 # ----------------------------------------------------------------------------- RNG
@@ -124,20 +128,41 @@ def _saved_step(folder: Path) -> int:
         return -1
 
 
+@dataclass(frozen=True)
+class RunCheckpoints:
+    """What :func:`scan` found in ``RUN/checkpoints``."""
+
+    latest: Path | None  # the newest checkpoint whose training state loads
+    unreadable: tuple[Path, ...]  # training_state.pt files of the candidates that do not load
+    holds_run: bool  # some checkpoint folder has a training_state.pt (readable or not)
+
+
+def scan(run_dir: str | Path) -> RunCheckpoints:
+    """Find the newest complete checkpoint of a run (see :func:`find_latest`) and note the state
+    files that exist but cannot be read (truncated or corrupt)."""
+    root = Path(run_dir) / CHECKPOINTS_DIR
+    named = [root / LATEST, root / _ASIDE]
+    numbered = sorted(root.glob("step_*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else -1, reverse=True)
+    best, best_step, unreadable = None, -1, []
+    for folder in [*named, *numbered[:1]]:
+        if not (folder / STATE_FILE).is_file():
+            continue
+        step = _saved_step(folder)
+        if step < 0:
+            unreadable.append(folder / STATE_FILE)
+        elif step > best_step:
+            best, best_step = folder, step
+    holds_run = best is not None or bool(unreadable) or any((f / STATE_FILE).is_file() for f in numbered)
+    return RunCheckpoints(best, tuple(unreadable), holds_run)
+
+
 def find_latest(run_dir: str | Path) -> Path | None:
     """The newest complete checkpoint of a run, else None.
 
     Normally ``RUN/checkpoints/latest``; after a crash between renames it is the set-aside copy or
     a ``step_N`` folder that was renamed into place before ``latest`` could be.
     """
-    root = Path(run_dir) / CHECKPOINTS_DIR
-    named = [root / LATEST, root / _ASIDE]
-    numbered = sorted(root.glob("step_*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else -1, reverse=True)
-    best, best_step = None, -1
-    for folder in [*named, *numbered[:1]]:
-        if (folder / STATE_FILE).is_file() and (step := _saved_step(folder)) > best_step:
-            best, best_step = folder, step
-    return best
+    return scan(run_dir).latest
 
 
 def load_discriminators(folder: str | Path) -> dict[str, MultiscaleDiscriminator]:
@@ -148,11 +173,16 @@ def load_discriminators(folder: str | Path) -> dict[str, MultiscaleDiscriminator
 
 
 def load_training_state(folder: str | Path) -> dict[str, Any]:
-    """``training_state.pt`` of a checkpoint (loaded with ``weights_only=True``, on the CPU)."""
+    """``training_state.pt`` of a checkpoint (loaded with ``weights_only=True``, on the CPU); an
+    :class:`InputError` naming the file when it is missing, unreadable or not a training state."""
     path = Path(folder) / STATE_FILE
+    if not path.is_file():
+        raise InputError("file not found (expected the training state that acgpn train saves)", path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError("file not found (expected a training state)", path) from None
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
-        raise InputError(f"not a readable training state ({exc.__class__.__name__})", path) from None
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - any unpickling failure means a corrupt file
+        raise InputError(UNREADABLE_STATE, path) from None
+    missing = [k for k in STATE_KEYS if not isinstance(saved, dict) or k not in saved]
+    if missing:
+        raise InputError(f"not a training state of acgpn train (missing {', '.join(missing)})", path)
+    return saved

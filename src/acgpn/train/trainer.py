@@ -11,6 +11,7 @@ global RNG states are saved and restored as well. On the CPU, N steps in one go 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
 import time
@@ -23,12 +24,13 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, DistributedSampler, default_collate
+from torch.utils.data import DataLoader, DistributedSampler
 
 from acgpn import checkpoints
 from acgpn.data import TryOnDataset
+from acgpn.data.guarded import GuardedDataset, collate_or_failure, raise_failure
 from acgpn.errors import InputError
-from acgpn.fileio import save_text
+from acgpn.fileio import read_text, save_text
 from acgpn.nets import OFFICIAL_UNET_CHANNELS, UNet, WarpNet
 from acgpn.nets.discriminator import init_weights
 from acgpn.nets.vgg import VGG19Features
@@ -37,10 +39,12 @@ from acgpn.runtime import resolve_device
 from acgpn.train import distributed, state
 from acgpn.train.config import RESUME_FIXED, STAGE_NETS, TrainConfig, check, from_dict
 from acgpn.train.holes import random_hole_masks
-from acgpn.train.monitor import MetricsLog, image_grid
+from acgpn.train.monitor import METRICS_FILE, MetricsLog, image_grid
 from acgpn.train.stages import TRAIN_KEYS, DiscriminatorStep, GeneratorStep, build_discriminators
 
 RUN_CONFIG = "config.json"
+#: What a run writes into its folder.
+RUN_OUTPUTS = (RUN_CONFIG, METRICS_FILE, "tensorboard", "images", state.CHECKPOINTS_DIR)
 #: Pipeline options stored with the generators (what TryOnPipeline.from_pretrained reads).
 PIPELINE_OPTIONS = {"align_corners": False, "noise_probability": NOISE_PROBABILITY}
 
@@ -138,15 +142,21 @@ class Trainer:
             )  # fmt: skip
         self.total_steps = config.steps if config.steps is not None else config.epochs * self.steps_per_epoch  # type: ignore[operator]
 
-        latest = state.find_latest(self.run_dir)
-        if resume and latest is None:
-            raise InputError("--resume: no checkpoint to resume (expected checkpoints/latest)", self.run_dir)
-        if not resume and latest is not None:
+        found = state.scan(self.run_dir)
+        latest = found.latest
+        if not resume and found.holds_run:
             raise InputError("already holds a training run (pass --resume to continue it, or choose another --out)", self.run_dir)
+        if resume and latest is None:
+            if found.unreadable:
+                raise InputError(state.UNREADABLE_STATE, found.unreadable[0])
+            raise InputError("--resume: no checkpoint to resume (expected checkpoints/latest)", self.run_dir)
         if resume:
+            for path in found.unreadable:
+                self.log(f"warning: {path}: {state.UNREADABLE_STATE}; resuming from {latest} instead")
             self._check_resume_config()
 
         # ------------------------------------------------------------ models
+        vgg = VGG19Features.from_file(config.vgg_weights, config.losses.vgg_normalize).to(self.device) if config.vgg_weights else None
         if resume:
             nets, _ = checkpoints.load_pretrained(latest)
             discriminators = state.load_discriminators(latest)
@@ -163,12 +173,8 @@ class Trainer:
                 net.set_fast_math(config.fast_math)
         for d in self.discriminators.values():
             d.set_fast_math(config.fast_math)
-        vgg = None
-        if config.vgg_weights:
-            vgg = VGG19Features.from_file(config.vgg_weights, config.losses.vgg_normalize).to(self.device)
-        else:
+        if vgg is None:
             self.log("VGG19 perceptual loss off: no --vgg-weights given (torchvision's vgg19-dcbb9e9d.pth)")
-
         self.gen_step = GeneratorStep(self.nets, config)
         self.gen_step.aux["discriminators"] = self.discriminators
         self.gen_step.aux["vgg"] = vgg
@@ -184,7 +190,12 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=config.amp == "fp16")
         self.step = 0
         if resume:
-            self._load_state(state.load_training_state(latest))
+            saved = state.load_training_state(latest)
+            try:
+                self._load_state(saved)
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+                reason = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:100]}" if str(exc) else exc.__class__.__name__
+                raise InputError(f"a training state that does not fit this run ({reason})", latest / state.STATE_FILE) from None
         self.gen_model = distributed.wrap(self.gen_step, self.dist)
         self.disc_model = distributed.wrap(self.disc_step, self.dist)
         self.resumed_from = self.step if resume else None
@@ -193,9 +204,9 @@ class Trainer:
     def _check_resume_config(self) -> None:
         path = self.run_dir / RUN_CONFIG
         try:
-            saved = from_dict(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"unreadable run config ({exc.__class__.__name__})", path) from None
+            saved = from_dict(json.loads(read_text(path, "the run's config.json")), path)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc}); expected the run's config.json", path) from None
         now = self.config
         for key in RESUME_FIXED:
             a, b = getattr(saved, key), getattr(now, key)
@@ -247,14 +258,17 @@ class Trainer:
     # ------------------------------------------------------------ data
     def batches(self) -> Iterator[dict[str, Tensor]]:
         """Batches from the current step on, epoch after epoch (deterministic order)."""
+
         bs = self.config.batch_size
+        guarded = GuardedDataset(self.dataset, range(len(self.dataset)))  # a bad sample: one-line InputError, workers or not
         while True:
             epoch, position = divmod(self.step, self.steps_per_epoch)
             self.sampler.set_epoch(epoch)
             indices = list(self.sampler)[: self.steps_per_epoch * bs]
             batches = [indices[i : i + bs] for i in range(position * bs, len(indices), bs)]
-            loader = DataLoader(self.dataset, batch_sampler=batches, num_workers=self.config.workers, collate_fn=default_collate)
+            loader = DataLoader(guarded, batch_sampler=batches, num_workers=self.config.workers, collate_fn=collate_or_failure)
             for batch in loader:
+                raise_failure(batch)
                 yield {k: batch[k].to(self.device, non_blocking=True) for k in TRAIN_KEYS}
 
     def _randomness(self, batch: int) -> tuple[dict[str, Tensor], Tensor]:
@@ -308,6 +322,32 @@ class Trainer:
 
     # ------------------------------------------------------------ loop
     def run(self, progress: bool = True) -> TrainResult:
+        """Train to ``total_steps`` (or until a signal). Input refused before a fresh run's first
+        checkpoint (e.g. a corrupt image met in the data) leaves no half-made run folder: what the
+        run wrote is removed again."""
+        made = self._new_outputs() if self.dist.is_main and self.resumed_from is None else []
+        try:
+            return self._run(progress)
+        except InputError:
+            if made and not state.scan(self.run_dir).holds_run:
+                for path in made:
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink(missing_ok=True)
+            raise
+
+    def _new_outputs(self) -> list[Path]:
+        """What a run would create: the top folder of ``--out`` that does not exist yet, else the
+        outputs in the existing folder that do not exist yet."""
+        top = self.run_dir.absolute()
+        if not top.exists():
+            while not top.parent.exists():
+                top = top.parent
+            return [top]
+        return [top / name for name in RUN_OUTPUTS if not (top / name).exists()]
+
+    def _run(self, progress: bool) -> TrainResult:
         cfg = self.config
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -318,44 +358,52 @@ class Trainer:
         metrics = MetricsLog(self.run_dir, self.resumed_from, tensorboard=True) if self.dist.is_main else None
         if metrics is not None and metrics.message:
             self.log(metrics.message)
+        try:
+            return self._loop(metrics, progress)
+        finally:
+            if metrics is not None:
+                metrics.close()
+
+    def _loop(self, metrics: MetricsLog | None, progress: bool) -> TrainResult:
+        cfg = self.config
         bar = None
         if progress and self.dist.is_main:
             from tqdm import tqdm
 
             bar = tqdm(total=self.total_steps, initial=self.step, desc=f"train {cfg.stage}", unit="step", file=sys.stderr)
-        grid_batch = None
-        latest, saved_at, last = None, -1, {}
-        t0, n0 = time.perf_counter(), self.step
-        with _Signals() as signals:
-            data = self.batches()
-            while self.step < self.total_steps:
-                batch = next(data)
-                if grid_batch is None:
-                    grid_batch = {k: v[:4] for k, v in batch.items()}
-                terms = self.train_step(batch)
-                if metrics is not None:
-                    metrics.add(terms)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix({k: f"{float(terms[k]):.3f}" for k in ("g_total", "d_total")})
-                if metrics is not None and (self.step % cfg.log_every == 0 or self.step == self.total_steps):
-                    elapsed = time.perf_counter() - t0
-                    rate = (self.step - n0) * cfg.batch_size * self.dist.world_size / max(elapsed, 1e-9)
-                    extra = {"epoch": self.step // self.steps_per_epoch, "lr": self.sched_g.get_last_lr()[0], "samples_per_s": round(rate, 3)}
-                    last = metrics.write(self.step, extra)
-                    t0, n0 = time.perf_counter(), self.step
-                if self.dist.is_main and self.step % cfg.image_every == 0:
-                    self._save_grid(grid_batch)
-                if self.step % cfg.save_every == 0:
-                    latest, saved_at = self.save(keep_step=True), self.step
-                if distributed.any_flag(signals.received is not None, self.dist, self.device):
-                    break
-            if saved_at != self.step:
-                latest = self.save(keep_step=False)
-        if bar is not None:
-            bar.close()
-        if metrics is not None:
-            metrics.close()
+        try:
+            grid_batch = None
+            latest, saved_at, last = None, -1, {}
+            t0, n0 = time.perf_counter(), self.step
+            with _Signals() as signals:
+                data = self.batches()
+                while self.step < self.total_steps:
+                    batch = next(data)
+                    if grid_batch is None:
+                        grid_batch = {k: v[:4] for k, v in batch.items()}
+                    terms = self.train_step(batch)
+                    if metrics is not None:
+                        metrics.add(terms)
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix({k: f"{float(terms[k]):.3f}" for k in ("g_total", "d_total")})
+                    if metrics is not None and (self.step % cfg.log_every == 0 or self.step == self.total_steps):
+                        elapsed = time.perf_counter() - t0
+                        rate = (self.step - n0) * cfg.batch_size * self.dist.world_size / max(elapsed, 1e-9)
+                        extra = {"epoch": self.step // self.steps_per_epoch, "lr": self.sched_g.get_last_lr()[0], "samples_per_s": round(rate, 3)}
+                        last = metrics.write(self.step, extra)
+                        t0, n0 = time.perf_counter(), self.step
+                    if self.dist.is_main and self.step % cfg.image_every == 0:
+                        self._save_grid(grid_batch)
+                    if self.step % cfg.save_every == 0:
+                        latest, saved_at = self.save(keep_step=True), self.step
+                    if distributed.any_flag(signals.received is not None, self.dist, self.device):
+                        break
+                if saved_at != self.step:
+                    latest = self.save(keep_step=False)
+        finally:
+            if bar is not None:
+                bar.close()
         return TrainResult(self.step, self.total_steps, latest, signals.received, last)
 
     def _save_grid(self, batch: dict[str, Tensor]) -> None:
