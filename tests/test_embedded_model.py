@@ -133,3 +133,31 @@ def test_demo_tryon_writes_the_sheet_and_prints_scores(tmp_path: Path) -> None:
         assert img.size == (6 * 96, 16 + 2 * 128)  # six columns, a header, one row per pair
     scores = json.loads((tmp_path / "demo" / "scores.json").read_text())
     assert scores["summary"]["pairs"] == 2 and len(scores["per_pair"]) == 2
+
+
+def test_demo_tryon_refuses_a_bad_model_before_synthesising(tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").write_text("not a model folder")
+    res = CliRunner().invoke(app, ["demo-tryon", "--out", str(tmp_path / "demo"), "--num", "2", "--size", "64x48", "--checkpoint", str(tmp_path / "model.onnx")])
+    assert res.exit_code == 2 and "no config.json" in res.output, res.output
+    assert not (tmp_path / "demo").exists()  # no synthetic data left behind
+
+
+@pytest.mark.parametrize(
+    "args, text",
+    [(["--steps-scale", "nan"], "--steps-scale: must be a finite number > 0"),
+     (["--steps-scale", "0"], "--steps-scale: must be a finite number > 0"),
+     (["--threads", "0"], "--threads: must be at least 1"),
+     (["--train-num", "1"], "--train-num: must be at least 2"),
+     (["--cwm-steps", "-5"], "--cwm-steps: must be at least 1"),
+     (["--export", "{tmp}/file/x"], "exists and is not a folder")],
+    ids=["scale-nan", "scale-0", "threads-0", "train-num-1", "negative-steps", "export-under-a-file"],
+)  # fmt: skip
+def test_recipe_options_are_checked_before_any_work(args: list[str], text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from acgpn.recipes import main
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path / "run")] + [a.format(tmp=tmp_path) for a in args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and err[0].startswith("error: ") and text in err[0], err
+    assert not (tmp_path / "run").exists()

@@ -8,6 +8,7 @@ full-size export takes about a minute and its runs another, too slow for `make t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 from acgpn.cli.main import app  # noqa: E402
-from acgpn.export import OnnxPipeline, export_module, export_onnx  # noqa: E402
+from acgpn.export import METADATA_KEY, OnnxPipeline, export_module, export_onnx  # noqa: E402
 from acgpn.modules import cfm  # noqa: E402
 from acgpn.modules.decisions import TieAwareDecisions  # noqa: E402
 from acgpn.nets import UNet, WarpNet  # noqa: E402
@@ -171,10 +172,16 @@ def test_bad_onnx_files_are_one_line_errors(tmp_path: Path, small_synth_dir: Pat
     not_onnx.write_text("not a model")
     foreign = tmp_path / "foreign.onnx"
     proto = onnx.load(str(model))
+    record = json.loads(proto.metadata_props[0].value)
     del proto.metadata_props[:]
     onnx.save(proto, str(foreign))
+    lying = tmp_path / "lying.onnx"  # metadata edited to another size than the graph's
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps({**record, "size": [record["size"][0] * 2, record["size"][1] * 2]})
+    onnx.save(proto, str(lying))
     runner = CliRunner()
-    for path, expected in ((not_onnx, "not an ONNX model"), (foreign, "not one written by acgpn export"), (tmp_path / "missing.onnx", "file not found")):
+    for path, expected in ((not_onnx, "not an ONNX model"), (foreign, "not one written by acgpn export"), (tmp_path / "missing.onnx", "file not found"),
+                           (lying, "but the graph's inputs are")):  # fmt: skip
         res = runner.invoke(app, ["infer", "--data", str(small_synth_dir), "--checkpoint", str(path), "--backend", "onnxruntime",
                                   "--device", "cpu", "--out", str(tmp_path / "out")])  # fmt: skip
         assert res.exit_code == 2, res.output

@@ -239,8 +239,13 @@ class OnnxPipeline(WorkingSizeRunner):
         names = [i.name for i in self.session.get_inputs()], [o.name for o in self.session.get_outputs()]
         if names != (list(GRAPH_INPUTS), list(GRAPH_OUTPUTS)):
             raise InputError("the model's inputs/outputs are not those of this acgpn version; export it again", path)
+        size = record.get("size")
+        shapes = {tuple(i.shape[-2:]) for i in self.session.get_inputs() if len(i.shape) == 4}  # every map input: (H, W)
+        if not (isinstance(size, list) and len(size) == 2 and shapes == {tuple(size)}):
+            found = ", ".join("x".join(map(str, s)) for s in sorted(shapes, key=str))
+            raise InputError(f"its metadata says size {size}, but the graph's inputs are {found} (H x W); export it again", path)
         self.path = path
-        self.working_size: Size = tuple(record["size"])  # type: ignore[assignment]
+        self.working_size: Size = tuple(size)  # type: ignore[assignment]
         self.noise_probability = float(record["noise_probability"])
         self.align_corners = bool(record["align_corners"])
         self.preserve_content = bool(record.get("preserve_content", False))

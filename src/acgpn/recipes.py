@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -45,7 +47,8 @@ from acgpn.data.size import Size, format_size
 from acgpn.evaluation.evaluate import read_ids, read_rgb
 from acgpn.evaluation.ssim import ssim
 from acgpn.evaluation.synthetic import label_iou_counts, mean_iou, score_synthetic_pair, summarize_synthetic
-from acgpn.fileio import save_image, save_text, to_uint8_image
+from acgpn.errors import InputError
+from acgpn.fileio import check_folder_target, save_image, save_text, to_uint8_image
 from acgpn.inference import pair_noise
 from acgpn.nets import UNet, WarpNet
 from acgpn.pipeline import TryOnOutput, TryOnPipeline
@@ -213,8 +216,8 @@ def run_demo(
     used), run unpaired try-on with ``model`` (``preserve_content``: None keeps the model's setting)
     and write ``out_dir/tryon_sheet.png`` and ``out_dir/scores.json``."""
     out_dir = Path(out_dir)
+    pipe = TryOnPipeline.from_pretrained(model, device=device)  # a bad model: refused before anything is written
     data = generate_dataset(out_dir / "data", num, size, seed, "test")
-    pipe = TryOnPipeline.from_pretrained(model, device=device)
     if preserve_content is not None:
         pipe.preserve_content = preserve_content
     scores = score_tryon(pipe, data, "test", keep_panels=num)
@@ -464,18 +467,39 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine).")
     parser.add_argument("--export", default=None, help="Then write the model as an embedded model into this folder (e.g. src/acgpn/assets/synthetic).")
     args = parser.parse_args(argv)
-    stages = {
-        name: replace(s, steps=getattr(args, f"{name}_steps") or round(s.steps * args.steps_scale)) for name, s in defaults.stages.items()
-    }
-    cfg = replace(defaults, out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, stages=stages,
-                  ablation=not args.no_ablation, threads=args.threads)  # fmt: skip
-    train_synthetic(cfg)
-    if args.export:
-        import shlex
-        import sys
+    try:
+        cfg = _checked_recipe(args, defaults)
+        train_synthetic(cfg)
+        if args.export:
+            import shlex
 
-        command = "python -m acgpn.recipes " + shlex.join(sys.argv[1:] if argv is None else list(argv))
-        export_model(cfg.out, args.export, command)
+            command = "python -m acgpn.recipes " + shlex.join(sys.argv[1:] if argv is None else list(argv))
+            export_model(cfg.out, args.export, command)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _checked_recipe(args: argparse.Namespace, defaults: RecipeConfig) -> RecipeConfig:
+    """The recipe's settings from the command line, every value checked before any work
+    (:class:`InputError` naming the option)."""
+    if not (math.isfinite(args.steps_scale) and args.steps_scale > 0):
+        raise InputError(f"must be a finite number > 0 (found {args.steps_scale})", "--steps-scale")
+    for option, value, low in (("--train-num", args.train_num, 2), ("--held-out-num", args.held_out_num, 2), ("--threads", args.threads, 1)):
+        if value is not None and value < low:
+            raise InputError(f"must be at least {low} (found {value})", option)
+    steps = {}
+    for name, settings in defaults.stages.items():
+        given = getattr(args, f"{name}_steps")
+        if given is not None and given < 1:
+            raise InputError(f"must be at least 1 (found {given})", f"--{name.replace('_', '-')}-steps")
+        steps[name] = given if given is not None else max(1, round(settings.steps * args.steps_scale))
+    check_folder_target(args.out)
+    if args.export:
+        check_folder_target(args.export)
+    stages = {name: replace(s, steps=steps[name]) for name, s in defaults.stages.items()}
+    return replace(defaults, out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, stages=stages,
+                   ablation=not args.no_ablation, threads=args.threads)  # fmt: skip
 
 
 if __name__ == "__main__":

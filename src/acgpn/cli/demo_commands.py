@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo-tryon")
     def demo_tryon(
         out: Path = typer.Option(Path("outputs/demo"), "--out", help="Output folder: data/, tryon_sheet.png, scores.json."),
-        num: int = typer.Option(6, "--num", min=2, help="Number of new synthetic people (rows of the sheet)."),
+        num: int = typer.Option(6, "--num", min=2, max=64, help="Number of new synthetic people (rows of the sheet, 2-64)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Synthesis seed (default: one no training used)."),
         size: str = typer.Option("256x192", "--size", help="Size of the synthesised data, HxW (the model resizes in and out)."),
         checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A save_pretrained folder instead of the embedded model."),

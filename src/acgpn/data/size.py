@@ -38,7 +38,9 @@ def check_size(
     """Validate a working size (H, W) by the rules above; ``max_pixels=None`` lifts the cap."""
     if len(size) != 2:
         raise InputError(f"a size is two numbers (H, W), got {tuple(size)}", source)
-    if any(int(s) <= 0 or int(s) % STRIDE for s in size):
+    if any(int(s) <= 0 for s in size):
+        raise InputError(f"size {format_size(size)} (HxW) must be two positive multiples of 16", source)
+    if any(int(s) % STRIDE for s in size):
         raise InputError(
             f"size {format_size(size)} (HxW) is not a multiple of 16: a working size must be two "
             f"positive multiples of 16; pass size=(H, W) (CLI --size HxW) to resize",
