@@ -348,6 +348,7 @@ def test_synth_bad_input(fault: tuple, tmp_path: Path) -> None:
 
 SHEET_FAULTS: list[tuple[str, Setup, str, str]] = [
     ("missing-dataset", lambda d, t: [str(t / "nowhere")], "nowhere", "dataset folder not found"),
+    ("out-not-png", lambda d, t: [str(d), "--out", str(t / "sheet.txt")], "sheet.txt", "expected a .png file name"),
     ("out-parent-is-a-file", lambda d, t: [str(d), "--out", str(file_in_the_way(d, t) or t / "out" / "s.png")], "out",
      "exists and is not a folder"),
     ("no-pair-file", lambda d, t: [(d / "test_pairs_paired.txt").unlink(), (d / "test_pairs_unpaired.txt").unlink()] and [str(d)],

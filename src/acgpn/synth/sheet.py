@@ -85,6 +85,8 @@ def contact_sheet(dataset_dir: Path, out_png: Path, num_rows: int = 6, phase: st
     root, out_png = Path(dataset_dir), Path(out_png)
     if num_rows < 1:
         raise InputError(f"num_rows must be at least 1, got {num_rows}")
+    if out_png.suffix.lower() != ".png":  # the sheet is a PNG: not one under another name
+        raise InputError("expected a .png file name for the contact sheet", out_png)
     if not root.is_dir():
         raise InputError("dataset folder not found", root)
     rows = [np.concatenate(_row(root, phase, p, c), axis=1) for p, c in _pairs(root, phase, num_rows)]
