@@ -33,7 +33,7 @@ from typing import Any, Final
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from acgpn.errors import InputError
@@ -143,13 +143,19 @@ def _sniff(path: Path) -> str | None:
 
 
 def read_state_dict(path: str | Path, expected: str = "an official ACGPN .pth state dict") -> dict[str, Tensor]:
-    """Load a ``.pth`` state dict on the CPU (``weights_only``: no code runs), stripping ``module.``.
+    """Load a ``.pth`` state dict on the CPU (``weights_only``: no code runs), stripping ``module.``;
+    a ``.safetensors`` file is read as it is.
 
     Every way a file can be wrong (missing, text, truncated, a pickled model, other objects) is one
     :class:`InputError` naming ``path`` and ``expected``."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"file not found (expected {expected})", path)
+    if path.suffix == ".safetensors":
+        try:
+            return load_file(str(path))
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            raise _unreadable_safetensors(path, exc, expected) from None
     kind = _sniff(path)
     if kind is not None:
         raise InputError(f"{kind}, not a PyTorch checkpoint (expected {expected})", path)
@@ -259,7 +265,12 @@ def _read_weights(path: Path, prefixes: Iterable[str]) -> dict[str, dict[str, Te
     except FileNotFoundError:
         raise InputError("file not found (expected safetensors weights)", path) from None
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise InputError(f"not a readable safetensors file ({str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__})", path) from None
+        raise _unreadable_safetensors(path, exc) from None
+
+
+def _unreadable_safetensors(path: Path, exc: Exception, expected: str = "") -> InputError:
+    reason = str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__
+    return InputError(f"not a readable safetensors file ({reason})" + (f"; expected {expected}" if expected else ""), path)
 
 
 def load_pretrained(

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Final
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from acgpn.errors import InputError
@@ -78,17 +76,7 @@ class VGG19Features(ConfigMixin, nn.Module):
         """
         from acgpn.checkpoints import read_state_dict
 
-        path = Path(path)
-        if path.suffix == ".safetensors":
-            if not path.is_file():
-                raise InputError(f"file not found (expected {EXPECTED_FILE})", path)
-            try:
-                state = load_file(str(path))
-            except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-                reason = str(exc).splitlines()[0][:100] if str(exc) else exc.__class__.__name__
-                raise InputError(f"not a readable safetensors file ({reason}); expected {EXPECTED_FILE}", path) from None
-        else:
-            state = read_state_dict(path, EXPECTED_FILE)
+        state = read_state_dict(path, EXPECTED_FILE)
         with torch.device("meta"):  # keys and shapes only: no memory, no init for a file refused
             own = cls(normalize).state_dict()
         missing = [k for k in own if k not in state]

@@ -258,7 +258,6 @@ class Trainer:
     # ------------------------------------------------------------ data
     def batches(self) -> Iterator[dict[str, Tensor]]:
         """Batches from the current step on, epoch after epoch (deterministic order)."""
-
         bs = self.config.batch_size
         guarded = GuardedDataset(self.dataset, range(len(self.dataset)))  # a bad sample: one-line InputError, workers or not
         while True:
