@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TEST_WORKERS ?= 2
 
 .PHONY: venv demo test check-kernels bench train-synthetic clean
 
@@ -18,8 +19,8 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/acgpn demo-tryon --out outputs/demo   # unpaired try-on of new synthetic people, embedded model
 
-test: $(STAMP)
-	$(PY) -m pytest -rs tests
+test: $(STAMP)   # two pytest-xdist workers, one per core (tests/conftest.py: the schedule)
+	$(PY) -m pytest -rs -n $(TEST_WORKERS) --dist worksteal tests
 
 check-kernels: $(STAMP)   # the whole parity protocol on the portable CPU kernels (~1.5 min)
 	ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default $(VENV)/bin/acgpn parity tests/data/parity_seed1.safetensors

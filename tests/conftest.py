@@ -1,10 +1,13 @@
 """Shared fixtures: small synthetic datasets generated once per test session, and the run's schedule.
 
-Schedule (2 cores): tests marked ``slow`` (full-size nets, subprocess and browser runs) run last,
-on every core; the others first, on one thread (their small nets gain nothing from a second one).
-Meanwhile the parity check on other CPU kernels runs in a one-thread subprocess started at
-collection, on the core they leave free (its test, the very last, collects the result), and the
-web demo's server starts there for the browser test.
+Schedule on 2 cores. ``make test`` runs two pytest-xdist workers (``-n 2 --dist worksteal``), one
+thread each: the long tests (the other-kernels parity run, then those marked ``slow``: full-size
+nets, subprocess and browser runs) are handed out first, so that the short ones fill the gaps and
+neither core waits at the end. A plain ``pytest`` run (one process) keeps its own schedule: tests
+marked ``slow`` run last, on every core; the others first, on one thread (their small nets gain
+nothing from a second one). Meanwhile the parity check on other CPU kernels runs in a one-thread
+subprocess started at collection, on the core they leave free (its test, the very last, collects
+the result), and the web demo's server starts there for the browser test.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from acgpn.synth import generate_dataset
 pytest_plugins = ["model_fixtures"]  # recipe-weight nets shared by the model tests
 
 ALL_THREADS = torch.get_num_threads()
+#: This process's pytest-xdist worker id (gw0, gw1, ...), or None in a plain run.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 OTHER_KERNELS_TEST = "test_parity_cli_passes_on_other_cpu_kernels"
 
 
@@ -62,8 +67,11 @@ def _start_other_kernels_parity() -> Background:
 
 @pytest.hookimpl(trylast=True)  # after -m / -k deselection
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order: unmarked tests, then ``slow`` ones, then the other-kernels check; start the
-    background processes the selected tests need."""
+    """Order and background processes (see the module docstring). Under xdist every worker
+    collects the same items and sorts them alike, as it must; nothing starts in the background."""
+    if XDIST_WORKER is not None:
+        items.sort(key=lambda item: (item.name != OTHER_KERNELS_TEST, item.get_closest_marker("slow") is None))
+        return
     items.sort(key=lambda item: (item.name == OTHER_KERNELS_TEST, item.get_closest_marker("slow") is not None))
     background = config.stash.setdefault(BACKGROUND, {})
     if any(item.name == OTHER_KERNELS_TEST for item in items):
@@ -76,8 +84,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Every core for ``slow`` tests (set before their fixtures are built), one thread otherwise."""
-    torch.set_num_threads(ALL_THREADS if item.get_closest_marker("slow") else 1)
+    """One thread per test, except ``slow`` ones in a plain run: every core (set before their fixtures are built)."""
+    torch.set_num_threads(ALL_THREADS if item.get_closest_marker("slow") and XDIST_WORKER is None else 1)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -90,8 +98,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def other_kernels_parity(request: pytest.FixtureRequest) -> tuple[int, str]:
-    """(exit code, output) of the background other-kernels parity run (see the module docstring)."""
-    job = request.config.stash[BACKGROUND]["other_kernels"]
+    """(exit code, output) of the other-kernels parity run: the one started at collection in a
+    plain run, else started now (see the module docstring)."""
+    background = request.config.stash.setdefault(BACKGROUND, {})  # its folder goes at the session's end
+    job = background.get("other_kernels") or background.setdefault("other_kernels", _start_other_kernels_parity())
     code = job.proc.wait(timeout=900)
     return code, (job.folder / "output.txt").read_text()
 
