@@ -19,7 +19,8 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
 * **Variants** (at 256x192, ``--variant-batch``): NCHW or channels_last, whichever is not the
   device's default (:func:`acgpn.runtime.prefers_channels_last`), torch.compile, autocast (bf16 on
   CPUs with AVX512-BF16/AMX, else a note that it fell back; bf16 and fp16 on GPUs), and the ONNX
-  export run by onnxruntime. Each is compared with float32 eager on the same inputs and noise with
+  export run by onnxruntime (``--force-autocast`` runs bf16 on any CPU, emulated without native
+  bf16: for its numbers, not its speed). Each is compared with float32 eager on the same inputs and noise with
   the tie-aware comparison of parity step 7 (:mod:`acgpn.speed` documents the tolerances).
 * **Official**: with ``--official PATH`` the official forward runs side by side in the same run
   (``benchmarks/official.py`` imports it from that checkout and patches it for the CPU; 256x192
@@ -144,7 +145,8 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
         return {"notes": [f"{variant} is already the default on this device"]}
     if variant == "nchw":
         pipe.set_channels_last(False)
-    notes = apply_speed_options(pipe, channels_last=variant == "channels_last", compile=variant == "compile", autocast=autocast)
+    notes = apply_speed_options(pipe, channels_last=variant == "channels_last", compile=variant == "compile", autocast=autocast,
+                                force_autocast=args.force_autocast)  # fmt: skip
     batch = {k: v.to(args.device) for k, v in parity_batch(args.batch, h, w).items()}
     noise = pipe.sample_noise(args.batch, h, w, torch.Generator().manual_seed(0))
     ref_path = Path(args.ref_dir) / f"ref_{h}x{w}_b{args.batch}.pt"
@@ -321,6 +323,8 @@ def run_worker(kind: str, args: argparse.Namespace, **options) -> dict:
         cmd += [flag, *(f"{v[0]}x{v[1]}" for v in value)] if key == "sizes" else [flag, f"{value[0]}x{value[1]}" if key == "size" else str(value)]
     if args.official:
         cmd += ["--official", args.official]
+    if args.force_autocast:
+        cmd.append("--force-autocast")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     lines = proc.stdout.strip().splitlines()
@@ -374,6 +378,9 @@ def main() -> None:
     p.add_argument("--alternate", type=int, default=0, metavar="ROUNDS",
                    help="with --official: also time ours (NCHW, channels_last) and the official code alternately in one process "
                         "for ROUNDS rounds at --variant-batch, the robust ratio on a machine whose speed drifts")  # fmt: skip
+    p.add_argument("--force-autocast", action="store_true",
+                   help="run the autocast variant even where the device lacks bf16 (emulated: its check against float32 is real, "
+                        "its speed is not)")  # fmt: skip
     p.add_argument("--json", type=Path, default=REPO / "outputs" / "bench" / "inference.json")
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--size", type=_size, help=argparse.SUPPRESS)
@@ -452,6 +459,8 @@ def run_variants(args: argparse.Namespace, variants: list[str], on_gpu: bool) ->
         names = ["bf16", "fp16"] if v == "autocast" and on_gpu else ["bf16"] if v == "autocast" else [v]
         for name in names:
             r = run_worker("pipeline", args, size=size, batch=b, variant=name, repeats=reps)
+            if name in ("bf16", "fp16") and args.force_autocast:
+                r.setdefault("notes", []).append("forced: emulated where the device lacks it, time not meaningful")
             out.append({"variant": name, "batch": b, "size": list(size), **r})
     return out
 

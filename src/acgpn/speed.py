@@ -20,6 +20,8 @@ Tolerances against float32 eager (checked with the tie-aware comparison of parit
 :class:`~acgpn.modules.decisions.TieAwareDecisions`): channels_last and compile keep the parity
 tolerances (tie margin 1e-4, no decision differing beyond it, fake image PSNR >= 35 dB);
 autocast: tie margin :data:`AUTOCAST_TIE_MARGIN`, fake image PSNR >= :data:`AUTOCAST_MIN_PSNR` dB.
+bf16 keeps these on the embedded (trained) model (``tests/test_embedded_model.py``), not on
+random official-width weights (README, Benchmarks: bf16 numerics).
 """
 
 from __future__ import annotations
