@@ -52,11 +52,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     cfg = RecipeConfig()
     tps_weight = cfg.tps_weight if args.tps_weight is None else args.tps_weight
-    temp = Path(tempfile.mkdtemp())
-    train_root = args.train or generate_dataset(temp / "train", cfg.train_num, cfg.size, TRAIN_SEED, "train")
-    held_root = args.held_out or generate_dataset(temp / "held_out", cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test")
-    train = load_pairs(train_root, "train", False, 10**9)
-    held = load_pairs(held_root, "test", True, 64)
+    with tempfile.TemporaryDirectory(prefix="acgpn-stn-alone-") as temp:  # the pairs are read into memory
+        train_root = args.train or generate_dataset(Path(temp) / "train", cfg.train_num, cfg.size, TRAIN_SEED, "train")
+        held_root = args.held_out or generate_dataset(Path(temp) / "held_out", cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test")
+        train = load_pairs(train_root, "train", False, 10**9)
+        held = load_pairs(held_root, "test", True, 64)
     u = initial_nets(cfg.widths, cfg.loc_channels, cfg.size, cfg.seed)["u"]
     loc = u.stn.loc_net.cnn
     opt = torch.optim.Adam(loc.parameters(), lr=args.lr, betas=(0.5, 0.999))  # the trainer's betas

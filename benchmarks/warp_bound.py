@@ -100,11 +100,12 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    root = args.data
-    if root is None:
-        cfg = RecipeConfig()
-        root = generate_dataset(Path(tempfile.mkdtemp()) / "held_out", cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test")
-    pairs = load_pairs(root, "test", True, args.limit)
+    with tempfile.TemporaryDirectory(prefix="acgpn-warp-bound-") as temp:  # the pairs are read into memory
+        root = args.data
+        if root is None:
+            cfg = RecipeConfig()
+            root = generate_dataset(Path(temp) / "held_out", cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test")
+        pairs = load_pairs(root, "test", True, args.limit)
     reference, region, product_mask, masked_cloth = pairs.reference, pairs.region, pairs.product_mask, pairs.masked_cloth
     region_l1 = pairs.region_l1
     h, w = reference.shape[-2:]

@@ -112,7 +112,7 @@ BF16_SSIM_DROP = 0.005
 @pytest.mark.slow
 def test_bf16_autocast_stays_within_its_tolerances(synth_dir: Path, one_thread: None) -> None:
     """bf16 autocast on the embedded model, checked on any CPU (forced: without AVX512-BF16/AMX it
-    runs emulated, about 5x slower than float32, so its speed means nothing here): G's image stays
+    runs emulated, several times slower than float32, so its speed means nothing here): G's image stays
     within the autocast tolerances of float32 eager (tie-aware decisions, PSNR; ``acgpn.speed``),
     and the try-on's SSIM against the ground truth drops by at most 0.005 (one pair each: the
     README gives the same on 64)."""
