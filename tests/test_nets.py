@@ -115,6 +115,41 @@ def test_fast_math_in_channels_last_keeps_outputs_and_gradients():
         assert (fast_net(x.contiguous(memory_format=torch.channels_last)).double() - out64).abs().max() < 1e-4
 
 
+def test_up_conv_keeps_its_folded_kernel_only_while_the_weight_is_unchanged(monkeypatch):
+    """Inference reuses the folded transposed-conv kernel; any change of the weight (an optimiser
+    step, a loaded state dict, a layout or dtype switch) refolds it, and autograd never sees it."""
+    import acgpn.nets.unet as unet
+
+    folds = []
+    real_fold = unet.fold_upsample_conv3x3
+    monkeypatch.setattr(unet, "fold_upsample_conv3x3", lambda w: folds.append(w.shape) or real_fold(w))
+    torch.manual_seed(0)
+    up = unet.UpConv(6, 4)
+    up.fast_math = True
+    x = torch.randn(2, 6, 5, 7)
+
+    def exact() -> torch.Tensor:
+        with torch.no_grad():
+            return up[3](up[2](up[1](torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"))))
+
+    with torch.inference_mode():
+        first, second = up(x), up(x)
+    assert len(folds) == 1 and torch.equal(first, second) and torch.allclose(first, exact(), atol=1e-5)
+    with torch.no_grad():
+        up[1].weight.mul_(-2.0)  # an in-place update (an optimiser step)
+        assert torch.allclose(up(x), exact(), atol=1e-5) and len(folds) == 2
+        up.load_state_dict({k: torch.randn_like(v) for k, v in up.state_dict().items()})
+        assert torch.allclose(up(x), exact(), atol=1e-5) and len(folds) == 3
+        up.to(memory_format=torch.channels_last)
+        assert torch.allclose(up(x), exact(), atol=1e-5) and len(folds) == 4
+        up.double()
+        assert up(x.double()).dtype == torch.float64 and len(folds) == 5
+    up.float()
+    y = up(x)  # autograd: folded in the call, differentiable, nothing kept
+    y.sum().backward()
+    assert y.requires_grad and up[1].weight.grad is not None and len(folds) == 5
+
+
 def test_nets_record_their_config_and_rebuild_from_it():
     nets = [UNet(7, 2, base_channels=4, depth=3, dropout=0.5), WarpNet(base_channels=4, depth=4, loc_channels=(4, 8), loc_input_size=(64, 48), grid_shape=(3, 4))]
     for net in nets:

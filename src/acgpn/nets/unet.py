@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from acgpn.nets.config import ConfigMixin
-from acgpn.ops.upsample import upsample_conv3x3
+from acgpn.ops.upsample import fold_upsample_conv3x3, upsample_conv3x3
 
 #: ``(in_channels, out_channels)`` of the released U-Nets by pipeline component (spec §1.1):
 #: G1 and G2 read ``[E, T_c * E, one-hot(14), M_p(18), z]``, G reads ``[I_w, one-hot(14), T^R_c, skin(3), z]``.
@@ -76,7 +76,9 @@ class UpConv(nn.Sequential):
 
     With ``fast_math`` the upsample and conv run as one stride-2 transposed convolution
     (:func:`acgpn.ops.upsample.upsample_conv3x3`: 16/36 of the multiply-adds, the same result up to
-    float rounding).
+    float rounding). Without autograd (inference) the folded kernel is kept between calls, keyed
+    on the weight's storage and version, so it is refolded only when the weight changes (moved,
+    loaded, trained, switched to channels_last); with autograd it is folded in every call.
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -85,14 +87,26 @@ class UpConv(nn.Sequential):
             conv3x3(in_channels, out_channels), InstanceNorm(out_channels), nn.ReLU(inplace=True),
         )  # fmt: skip
         self.fast_math = False
+        self._folded: tuple[tuple, Tensor] | None = None  # (weight key, folded kernel); not state
 
     def forward(self, x: Tensor) -> Tensor:
         conv = self[1]
         if self.fast_math:
-            y = upsample_conv3x3(x, conv.weight, conv.bias)
+            y = upsample_conv3x3(x, conv.weight, conv.bias, folded=self._kept_fold(conv.weight))
         else:
             y = conv(F.interpolate(x, scale_factor=2, mode="nearest"))
         return self[3](self[2](y))
+
+    def _kept_fold(self, weight: Tensor) -> Tensor | None:
+        """The folded kernel of ``weight``, kept across inference calls; ``None`` (fold in the
+        call) under autograd, tracing (ONNX) or ``torch.compile``."""
+        if torch.is_grad_enabled() or torch.jit.is_tracing() or torch.compiler.is_compiling():
+            return None
+        nhwc = weight.is_contiguous(memory_format=torch.channels_last)
+        key = (id(weight), weight.data_ptr(), weight._version, weight.device, weight.dtype, weight.shape, nhwc)
+        if self._folded is None or self._folded[0] != key:
+            self._folded = (key, fold_upsample_conv3x3(weight))
+        return self._folded[1]
 
 
 def up_conv(in_channels: int, out_channels: int) -> UpConv:

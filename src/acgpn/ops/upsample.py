@@ -21,7 +21,19 @@ def _fold_taps(w: Tensor, dim: int) -> Tensor:
     return torch.stack([w2, w1 + w2, w0 + w1, w0], dim)
 
 
-def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``conv2d(interpolate(x, scale_factor=2, mode="nearest"), weight, bias, padding=1)``, cheaper."""
-    kernel = _fold_taps(_fold_taps(weight, 2), 3)  # (out, in, 4, 4)
-    return F.conv_transpose2d(x, kernel.transpose(0, 1), bias, stride=2, padding=1)
+def fold_upsample_conv3x3(weight: Tensor) -> Tensor:
+    """The transposed-conv kernel ``(in, out, 4, 4)`` equivalent to ``weight`` ``(out, in, 3, 3)``
+    after a nearest 2x upsample, in ``weight``'s memory format (see the module docstring)."""
+    kernel = _fold_taps(_fold_taps(weight, 2), 3).transpose(0, 1)
+    nhwc = weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    return kernel.contiguous(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+
+
+def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, folded: Tensor | None = None) -> Tensor:
+    """``conv2d(interpolate(x, scale_factor=2, mode="nearest"), weight, bias, padding=1)``, cheaper.
+
+    ``folded``: ``fold_upsample_conv3x3(weight)`` when the caller keeps it (inference: the fold of
+    a 1024x512 kernel costs as much as the convolution itself).
+    """
+    kernel = fold_upsample_conv3x3(weight) if folded is None else folded
+    return F.conv_transpose2d(x, kernel, bias, stride=2, padding=1)
