@@ -78,7 +78,8 @@ class UpConv(nn.Sequential):
     (:func:`acgpn.ops.upsample.upsample_conv3x3`: 16/36 of the multiply-adds, the same result up to
     float rounding). Without autograd (inference) the folded kernel is kept between calls, keyed
     on the weight's storage and version, so it is refolded only when the weight changes (moved,
-    loaded, trained, switched to channels_last); with autograd it is folded in every call.
+    loaded, trained, switched to channels_last); with autograd it is folded in every call. The kept
+    kernel costs 16/9 of the conv weight's memory (0.18 GiB over the four official-width nets).
     """
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
