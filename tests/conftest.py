@@ -101,7 +101,9 @@ def other_kernels_parity(request: pytest.FixtureRequest) -> tuple[int, str]:
     """(exit code, output) of the other-kernels parity run: the one started at collection in a
     plain run, else started now (see the module docstring)."""
     background = request.config.stash.setdefault(BACKGROUND, {})  # its folder goes at the session's end
-    job = background.get("other_kernels") or background.setdefault("other_kernels", _start_other_kernels_parity())
+    if "other_kernels" not in background:  # under xdist: nothing was started at collection
+        background["other_kernels"] = _start_other_kernels_parity()
+    job = background["other_kernels"]
     code = job.proc.wait(timeout=900)
     return code, (job.folder / "output.txt").read_text()
 

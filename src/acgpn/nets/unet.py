@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from acgpn.nets.config import ConfigMixin
+from acgpn.ops.checks import is_channels_last
 from acgpn.ops.upsample import fold_upsample_conv3x3, upsample_conv3x3
 
 #: ``(in_channels, out_channels)`` of the released U-Nets by pipeline component (spec §1.1):
@@ -41,7 +42,7 @@ class InstanceNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.fast_math:
-            if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            if is_channels_last(x):
                 # NHWC (acgpn.speed): two passes; group_norm's NHWC CPU kernel loses ~1e-3 to cancellation
                 centred = x - x.mean((2, 3), keepdim=True)
                 scale = torch.rsqrt((centred * centred).mean((2, 3), keepdim=True) + self.eps)
@@ -77,7 +78,7 @@ class UpConv(nn.Sequential):
     With ``fast_math`` the upsample and conv run as one stride-2 transposed convolution
     (:func:`acgpn.ops.upsample.upsample_conv3x3`: 16/36 of the multiply-adds, the same result up to
     float rounding). Without autograd (inference) the folded kernel is kept between calls, keyed
-    on the weight's storage and version, so it is refolded only when the weight changes (moved,
+    on the weight's storage, version and layout, so it is refolded only when the weight changes (moved,
     loaded, trained, switched to channels_last); with autograd it is folded in every call. The kept
     kernel costs 16/9 of the conv weight's memory (0.18 GiB over the four official-width nets).
     """
@@ -103,8 +104,7 @@ class UpConv(nn.Sequential):
         call) under autograd, tracing (ONNX) or ``torch.compile``."""
         if torch.is_grad_enabled() or torch.jit.is_tracing() or torch.compiler.is_compiling():
             return None
-        nhwc = weight.is_contiguous(memory_format=torch.channels_last)
-        key = (id(weight), weight.data_ptr(), weight._version, weight.device, weight.dtype, weight.shape, nhwc)
+        key = (id(weight), weight.data_ptr(), weight._version, weight.device, weight.dtype, weight.shape, weight.stride())
         if self._folded is None or self._folded[0] != key:
             self._folded = (key, fold_upsample_conv3x3(weight))
         return self._folded[1]

@@ -1,11 +1,19 @@
 """Shape checks for the pure ops (in the spirit of kornia's ``KORNIA_CHECK_SHAPE``).
 
-They look at shapes only, never at values, so ``torch.export`` and ``torch.compile`` trace them.
+They look at shapes and strides only, never at values, so ``torch.export`` and ``torch.compile``
+trace them.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
+
+
+def is_channels_last(tensor: Tensor) -> bool:
+    """Whether a 4-D ``tensor`` is laid out NHWC (channels_last) rather than NCHW (for a tensor
+    whose layouts coincide, e.g. one channel or 1x1 maps: NCHW)."""
+    return tensor.is_contiguous(memory_format=torch.channels_last) and not tensor.is_contiguous()
 
 
 def check_shape(tensor: Tensor, name: str, shape: str) -> None:

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from acgpn.ops.checks import is_channels_last
+
 
 def _fold_taps(w: Tensor, dim: int) -> Tensor:
     """3 taps along ``dim`` -> the 4 taps of the equivalent stride-2 transposed kernel."""
@@ -25,8 +27,7 @@ def fold_upsample_conv3x3(weight: Tensor) -> Tensor:
     """The transposed-conv kernel ``(in, out, 4, 4)`` equivalent to ``weight`` ``(out, in, 3, 3)``
     after a nearest 2x upsample, in ``weight``'s memory format (see the module docstring)."""
     kernel = _fold_taps(_fold_taps(weight, 2), 3).transpose(0, 1)
-    nhwc = weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
-    return kernel.contiguous(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+    return kernel.contiguous(memory_format=torch.channels_last if is_channels_last(weight) else torch.contiguous_format)
 
 
 def upsample_conv3x3(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, folded: Tensor | None = None) -> Tensor:
