@@ -283,6 +283,41 @@ def test_cli_synth_and_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2
 
 
+@pytest.mark.parametrize("index", range(4))
+def test_upper_framing_shows_the_same_person_larger_with_the_same_guarantees(index: int) -> None:
+    """``framing="upper"`` (VITON's camera): the same people and clothes, the body 1.5x larger,
+    points outside the picture undetected, and the exact ground truth kept."""
+    full, upper = (make_sample(seed=3, index=index, num=4, size=(128, 96), framing=f) for f in ("full", "upper"))
+    assert np.array_equal(full.product, upper.product) and full.person.family == upper.person.family
+    assert upper.person.scale == pytest.approx(1.5 * full.person.scale)
+    for r in (upper.paired, upper.unpaired):
+        occluded = np.isin(r.label, OCCLUDERS)
+        assert np.array_equal(r.label == L.UPPER_CLOTHES, r.warped_mask & ~occluded)
+    garment = [s.paired.warped_mask.sum() for s in (full, upper)]
+    assert 1.8 < garment[1] / garment[0] < 2.6  # 1.5^2 = 2.25, less what leaves the picture
+    a, b = upper.paired, upper.unpaired
+    changeable = np.isin(a.label, CHANGEABLE) | np.isin(b.label, CHANGEABLE)
+    assert np.array_equal(a.label[~changeable], b.label[~changeable])
+    kp = upper.person.keypoints
+    inside = (kp[:, 0] >= 0) & (kp[:, 0] <= 95) & (kp[:, 1] >= 0) & (kp[:, 1] <= 127)
+    detected = kp[:, 2] > 0
+    assert (detected <= inside).all() and detected[[0, 1, 2, 5]].all()  # nose, neck, shoulders: in the picture
+    assert not detected[[10, 13]].any()  # the ankles are below it
+    with pytest.raises(InputError, match="framing must be one of full, upper"):
+        make_sample(seed=3, index=0, num=4, size=(128, 96), framing="side")
+
+
+def test_cli_synth_framing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["synth", str(tmp_path / "d"), "--num", "2", "--size", "64x48", "--framing", "upper"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "d" / META_NAME).read_text())["framing"] == "upper"
+    result = runner.invoke(app, ["validate", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["synth", str(tmp_path / "e"), "--num", "2", "--size", "64x48", "--framing", "side"])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == ["error: framing must be one of full, upper, got 'side'"]
+
+
 # --------------------------------------------------------------------------- contact sheet
 
 

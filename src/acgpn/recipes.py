@@ -51,8 +51,10 @@ from acgpn.errors import InputError
 from acgpn.fileio import check_folder_target, save_image, save_text, to_uint8_image
 from acgpn.inference import pair_noise
 from acgpn.nets import UNet, WarpNet
+from acgpn.nets.unet import OFFICIAL_UNET_CHANNELS
 from acgpn.pipeline import TryOnOutput, TryOnPipeline
 from acgpn.synth import generate_dataset
+from acgpn.synth.dataset import check_framing
 from acgpn.synth.dataset import folder_paths
 
 #: Seeds of the recipe's splits and of the demo (never used for training).
@@ -280,19 +282,21 @@ class RecipeConfig:
     ablation: bool = True
     seed: int = 0
     threads: int | None = None  # torch intra-op threads (None: torch's default)
+    #: Camera of both synthetic splits (acgpn.synth: "full" body, or "upper" as VITON frames it).
+    framing: str = "full"
 
 
 def initial_nets(widths: dict[str, int], loc_channels: Sequence[int], size: Size, seed: int) -> dict[str, nn.Module]:
     """Fresh G1, G2, U, G with PyTorch's default initialisation (on this data it learns faster than
     the official N(0, 0.02)), U starting at the identity warp, and U's loc-net sized for ``size``
-    (no resize to 256x192 before it)."""
-    torch.manual_seed(seed)
-    nets: dict[str, nn.Module] = {
-        "g1": UNet(37, 14, widths["g1"]),
-        "g2": UNet(37, 1, widths["g2"]),
-        "u": WarpNet(base_channels=widths["u"], loc_channels=tuple(loc_channels), loc_input_size=tuple(size)),
-        "g": UNet(24, 3, widths["g"]),
-    }
+    (no resize to 256x192 before it). The global RNG is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        nets: dict[str, nn.Module] = {
+            name: UNet(*OFFICIAL_UNET_CHANNELS[name], widths[name]) for name in ("g1", "g2")
+        }
+        nets["u"] = WarpNet(base_channels=widths["u"], loc_channels=tuple(loc_channels), loc_input_size=tuple(size))
+        nets["g"] = UNet(*OFFICIAL_UNET_CHANNELS["g"], widths["g"])
     nets["u"].init_identity()
     return nets
 
@@ -335,15 +339,25 @@ def describe(cfg: RecipeConfig) -> str:
                        + (f" on {s.inputs} inputs" if s.inputs != "teacher" else "")
                        for name, s in cfg.stages.items())  # fmt: skip
     widths = ", ".join(f"{k} {v}" for k, v in cfg.widths.items())
-    return (f"{cfg.train_num} training / {cfg.held_out_num} held-out samples at {format_size(cfg.size)}; widths {widths}, "
+    return (f"{cfg.train_num} training / {cfg.held_out_num} held-out samples at {format_size(cfg.size)}"
+            + (f", {cfg.framing} framing" if cfg.framing != "full" else "") + f"; widths {widths}, "
             f"discriminators ndf {cfg.ndf} x {cfg.num_d} scale(s); steps x batch: {stages}; TPS constraint weight {cfg.tps_weight:g}"
             + ("; preserved content, G's L1 outside the preserved pixels on predicted inputs" if cfg.preserve_content else ""))  # fmt: skip
 
 
 def train_synthetic(cfg: RecipeConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The whole recipe (module docstring); returns and writes ``OUT/report.json`` and ``OUT/report.md``."""
+    """The whole recipe (module docstring); returns and writes ``OUT/report.json`` and ``OUT/report.md``.
+    Runs on ``cfg.threads`` torch threads, if set, and restores the count after."""
+    before = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    try:
+        return _train_synthetic(cfg, log)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_synthetic(cfg: RecipeConfig, log: Callable[[str], None]) -> dict[str, Any]:
     out = Path(cfg.out)
     clock: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -356,8 +370,8 @@ def train_synthetic(cfg: RecipeConfig, log: Callable[[str], None] = print) -> di
         return value
 
     train_dir, test_dir = out / "data" / "train", out / "data" / "held_out"
-    timed("synthesise", lambda: (generate_dataset(train_dir, cfg.train_num, cfg.size, TRAIN_SEED, "train"),
-                                  generate_dataset(test_dir, cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test")))  # fmt: skip
+    timed("synthesise", lambda: (generate_dataset(train_dir, cfg.train_num, cfg.size, TRAIN_SEED, "train", cfg.framing),
+                                  generate_dataset(test_dir, cfg.held_out_num, cfg.size, HELD_OUT_SEED, "test", cfg.framing)))  # fmt: skip
     init = out / "init"
     TryOnPipeline(**initial_nets(cfg.widths, cfg.loc_channels, cfg.size, cfg.seed)).save_pretrained(init)  # type: ignore[arg-type]
     latest = init
@@ -464,6 +478,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.add_argument(f"--{name.replace('_', '-')}-steps", dest=f"{name}_steps", type=int, default=None, help=f"default {settings.steps}")
     parser.add_argument("--steps-scale", type=float, default=1.0, help="Multiply every stage's default steps (a longer run).")
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--framing", default=defaults.framing, help="Camera of the synthetic people: full (whole body) or upper (as VITON).")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine).")
     parser.add_argument("--export", default=None, help="Then write the model as an embedded model into this folder (e.g. src/acgpn/assets/synthetic).")
     args = parser.parse_args(argv)
@@ -494,12 +509,13 @@ def _checked_recipe(args: argparse.Namespace, defaults: RecipeConfig) -> RecipeC
         if given is not None and given < 1:
             raise InputError(f"must be at least 1 (found {given})", f"--{name.replace('_', '-')}-steps")
         steps[name] = given if given is not None else max(1, round(settings.steps * args.steps_scale))
+    check_framing(args.framing)
     check_folder_target(args.out)
     if args.export:
         check_folder_target(args.export)
     stages = {name: replace(s, steps=steps[name]) for name, s in defaults.stages.items()}
     return replace(defaults, out=args.out, train_num=args.train_num, held_out_num=args.held_out_num, stages=stages,
-                   ablation=not args.no_ablation, threads=args.threads)  # fmt: skip
+                   ablation=not args.no_ablation, threads=args.threads, framing=args.framing)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ def synth(
     size: Annotated[str, typer.Option(help="Image size HxW, multiples of 16.")] = "256x192",
     seed: Annotated[int, typer.Option(help="Random seed (same seed -> same bytes).")] = 0,
     phase: Annotated[str, typer.Option(help="Phase: folder prefix (test, train, ...).")] = "test",
+    framing: Annotated[str, typer.Option(help="Camera: full (whole body) or upper (head to mid-thigh, as VITON).")] = "full",
 ) -> None:
     """Write a synthetic ACGPN/VITON-layout dataset with exact ground truth."""
     check_folder_target(out)
-    root = generate_dataset(out, num, parse_size(size, max_pixels=None), seed, phase)  # the cap: check_synth_size
+    root = generate_dataset(out, num, parse_size(size, max_pixels=None), seed, phase, framing)  # the cap: check_synth_size
     typer.echo(f"wrote {num} samples to {root}")
 
 

@@ -15,7 +15,10 @@ i, 0]))`` and its cloth from ``PCG64(SeedSequence([seed, i, 1]))``, so every fil
   whole garment (before occlusion by arms / hair); ``p_gt_warped_mask/NNNNNN_0.png`` its 0/255 mask;
 * ``p_gt_tps/NNNNNN_0.json``: per garment piece, the TPS control points in the cloth image
   ("template") and on the body ("body"), pixels with pixel centres on integers;
-* ``meta.json``: generator, version, seed, size, num, phase.
+* ``meta.json``: generator, version, seed, size, num, phase, framing.
+
+``framing`` is the camera (:data:`acgpn.synth.person.FRAMINGS`): ``full`` (default) shows the
+whole body, ``upper`` frames head to mid-thigh as VITON does, with the same people and clothes.
 
 JPEGs use quality 95; PNGs are 8-bit grey.
 """
@@ -42,7 +45,7 @@ from acgpn.errors import InputError
 from acgpn.fileio import save_image, save_text
 from acgpn.pose import write_openpose_json
 from acgpn.synth.garment import TORSO_POINTS, Cloth, product_images, sample_cloth
-from acgpn.synth.person import Person, sample_person
+from acgpn.synth.person import FRAMINGS, Person, sample_person
 from acgpn.synth.wear import TPS_STEP, Rendered, render
 
 GENERATOR = "acgpn.synth"
@@ -114,6 +117,8 @@ def _rng(seed: int, index: int, stream: int) -> Generator:
 
 @lru_cache(maxsize=4)
 def _cloth(seed: int, index: int, size: tuple[int, int]) -> tuple[Cloth, tuple]:
+    """Cloth ``index`` and its images (cached: a sample also wears the next one's cloth; shared,
+    so :func:`make_sample` hands out copies)."""
     cloth = sample_cloth(_rng(seed, index, 1), size)
     return cloth, product_images(cloth)
 
@@ -129,17 +134,20 @@ def _single_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def make_sample(seed: int, index: int, num: int, size: tuple[int, int] = (256, 192)) -> SynthSample:
+def make_sample(
+    seed: int, index: int, num: int, size: tuple[int, int] = (256, 192), framing: str = "full"
+) -> SynthSample:
     """Build sample ``index`` of a ``num``-sample dataset in memory (no files)."""
     size = check_synth_size(size)
-    person = sample_person(_rng(seed, index, 0), size)
+    check_framing(framing)
+    person = sample_person(_rng(seed, index, 0), size, framing)
     j = unpaired_index(index, num)
     cloth, (product, mask, fabric, alphas) = _cloth(seed, index, size)
     other, (_, _, fabric_j, alphas_j) = _cloth(seed, j, size)
     with _single_thread():
         paired = render(person, cloth, fabric, alphas)
         unpaired = render(person, other, fabric_j, alphas_j)
-    return SynthSample(index, j, person, cloth, product, mask, paired, unpaired)
+    return SynthSample(index, j, person, cloth, product.copy(), mask.copy(), paired, unpaired)
 
 
 def _tps_json(sample: SynthSample) -> dict:
@@ -204,6 +212,12 @@ def _prepare_root(out: Path, phase: str) -> None:
         folder.mkdir()
 
 
+def check_framing(framing: str) -> None:
+    """The camera framing must be one of :data:`acgpn.synth.person.FRAMINGS`."""
+    if framing not in FRAMINGS:
+        raise InputError(f"framing must be one of {', '.join(FRAMINGS)}, got {framing!r}")
+
+
 def check_args(num: int, seed: int, phase: str) -> None:
     """Validate the scalar arguments of :func:`generate_dataset`."""
     if num < 2:
@@ -215,9 +229,10 @@ def check_args(num: int, seed: int, phase: str) -> None:
 
 
 def generate_dataset(
-    out: Path, num: int, size: tuple[int, int] = (256, 192), seed: int = 0, phase: str = "test"
+    out: Path, num: int, size: tuple[int, int] = (256, 192), seed: int = 0, phase: str = "test", framing: str = "full"
 ) -> Path:
-    """Write ``num`` synthetic samples of ``size`` (H, W) into ``out``; returns ``out``.
+    """Write ``num`` synthetic samples of ``size`` (H, W) into ``out``, seen through the camera
+    ``framing`` (module docstring); returns ``out``.
 
     Byte-identical for the same arguments. ``out`` must be new, empty, or an earlier synthetic
     dataset (this phase's folders are then replaced). Raises :class:`InputError` on bad input.
@@ -225,9 +240,10 @@ def generate_dataset(
     out = Path(out)
     size = check_synth_size(size)
     check_args(num, seed, phase)
+    check_framing(framing)
     _prepare_root(out, phase)
     for i in range(num):
-        write_sample(out, phase, make_sample(seed, i, num, size))
+        write_sample(out, phase, make_sample(seed, i, num, size, framing))
     persons = [person_name(i) for i in range(num)]
     paired = [(p, VITON.own_cloth(p)) for p in persons]
     unpaired = [(p, paired[unpaired_index(i, num)][1]) for i, p in enumerate(persons)]
@@ -235,7 +251,7 @@ def generate_dataset(
     save_text(out / f"{phase}_{PAIR_FILES[1]}", format_pairs(unpaired))
     meta = {
         "generator": GENERATOR, "version": VERSION, "seed": seed, "size": list(size), "num": num,
-        "phase": phase, "unpaired": "person i wears cloth (i + 1) % num",
+        "phase": phase, "framing": framing, "unpaired": "person i wears cloth (i + 1) % num",
         "gt_warped_cloth_background": "white", "jpeg_quality": JPEG_QUALITY,
     }  # fmt: skip
     save_text(out / META_NAME, json.dumps(meta, indent=1, sort_keys=True) + "\n")

@@ -1,7 +1,10 @@
 """Procedural people: sampled body proportions, COCO-18 pose, colours; and painting of body parts.
 
 Proportions are drawn in a 256x192 *reference frame* and mapped to pixels by :class:`Frame`
-(uniform scale ``min(H/256, W/192)``, centred), so every size gets the same figure.
+(uniform scale ``min(H/256, W/192)`` times the framing's zoom, centred on the framing's centre row),
+so every size gets the same figure. Framings (:data:`FRAMINGS`): ``full`` (the default: the whole
+body, head to shoes) and ``upper`` (VITON's camera: head to mid-thigh, the body 1.5x larger; legs,
+shoes and hands may leave the picture, and keypoints outside it are undetected).
 Side index ``k``: 0 = the person's right (image left, ``sx = -1``), 1 = the person's left
 (image right, ``sx = +1``).
 """
@@ -21,8 +24,6 @@ ARM_LABEL = (L.RIGHT_ARM, L.LEFT_ARM)
 LEG_LABEL = (L.RIGHT_LEG, L.LEFT_LEG)
 SHOE_LABEL = (L.RIGHT_SHOE, L.LEFT_SHOE)
 POSE_FAMILIES = ("down", "out", "bent", "hips", "cross_one", "cross_both")
-#: Families where a forearm lies in front of the torso.
-FRONT_FAMILIES = ("hips", "cross_one", "cross_both")
 
 SKIN_TONES = ((255, 224, 196), (241, 194, 167), (224, 172, 138), (198, 134, 99), (160, 105, 72),
               (120, 78, 52), (92, 60, 40))  # fmt: skip
@@ -33,22 +34,36 @@ PANTS_COLOURS = ((40, 60, 110), (70, 100, 150), (28, 28, 32), (150, 130, 95), (9
 SHOE_COLOURS = ((238, 238, 238), (30, 30, 30), (100, 60, 35), (175, 40, 40), (60, 60, 140))
 
 
+#: Camera framings of the person: (zoom, reference row at the image centre).
+FRAMINGS = {"full": (1.0, 127.5), "upper": (1.5, 92.0)}
+
+
 @dataclass(frozen=True)
 class Frame:
-    """Maps reference-frame (256x192) coordinates and lengths to pixels of an H x W image."""
+    """Maps reference-frame (256x192) coordinates and lengths to pixels of an H x W image, under
+    a camera ``zoom`` centred on reference row ``centre_y`` (see :data:`FRAMINGS`)."""
 
     height: int
     width: int
+    zoom: float = 1.0
+    centre_y: float = 127.5
+
+    @classmethod
+    def framed(cls, size: tuple[int, int], framing: str) -> Frame:
+        """The frame of an image of ``size`` (H, W) under the named framing."""
+        if framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}, got {framing!r}")
+        return cls(size[0], size[1], *FRAMINGS[framing])
 
     @property
     def scale(self) -> float:
         """Pixels per reference unit."""
-        return min(self.height / 256.0, self.width / 192.0)
+        return min(self.height / 256.0, self.width / 192.0) * self.zoom
 
     def p(self, x: float, y: float) -> Point:
         """Reference point -> pixel point (pixel centres on integers)."""
         s = self.scale
-        return ((self.width - 1) / 2 + (x - 95.5) * s, (self.height - 1) / 2 + (y - 127.5) * s)
+        return ((self.width - 1) / 2 + (x - 95.5) * s, (self.height - 1) / 2 + (y - self.centre_y) * s)
 
 
 @dataclass(frozen=True)
@@ -182,8 +197,9 @@ def _face_points(head: Point, rx: float, ry: float, tilt: float) -> list[Point]:
     return [(head[0] + c * dx - s * dy, head[1] + s * dx + c * dy) for dx, dy in offsets]
 
 
-def _keypoints(p: dict, rng: np.random.Generator) -> np.ndarray:
-    """COCO-18 keypoints (pixels) with confidences; an ear is sometimes undetected."""
+def _keypoints(p: dict, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """COCO-18 keypoints (pixels) with confidences; an ear is sometimes undetected, and so is
+    every point outside the ``size`` (H, W) picture."""
     arms, face = p["arms"], _face_points(p["head"], *p["head_r"], p["tilt"])
     pts = [face[0], p["neck"], arms[0].shoulder, arms[0].elbow, arms[0].wrist, arms[1].shoulder,
            arms[1].elbow, arms[1].wrist, p["hips"][0], p["knees"][0], p["ankles"][0], p["hips"][1],
@@ -194,12 +210,16 @@ def _keypoints(p: dict, rng: np.random.Generator) -> np.ndarray:
     for ear in (16, 17):
         if rng.random() < 0.15:
             kp[ear] = 0.0
+    h, w = size
+    outside = (kp[:, 0] < 0) | (kp[:, 0] > w - 1) | (kp[:, 1] < 0) | (kp[:, 1] > h - 1)
+    kp[outside] = 0.0
     return kp
 
 
-def sample_person(rng: np.random.Generator, size: tuple[int, int]) -> Person:
-    """Draw a random person (pose family, proportions, colours) for an image of ``size`` (H, W)."""
-    frame = Frame(*size)
+def sample_person(rng: np.random.Generator, size: tuple[int, int], framing: str = "full") -> Person:
+    """Draw a random person (pose family, proportions, colours) for an image of ``size`` (H, W),
+    seen through the camera ``framing`` (:data:`FRAMINGS`; the same draws for every framing)."""
+    frame = Frame.framed(size, framing)
     s = frame.scale
     ref = _reference_body(rng)
     family = POSE_FAMILIES[int(rng.integers(len(POSE_FAMILIES)))]
@@ -232,7 +252,7 @@ def sample_person(rng: np.random.Generator, size: tuple[int, int]) -> Person:
         neck=parts["neck"], neck_r=ref["nr"] * s, hip_centre=frame.p(ref["hx"], ref["hy"]),
         hip_half=ref["hw"] * s, arms=(arms[0], arms[1]), front_order=order, hips=parts["hips"],
         knees=parts["knees"], ankles=parts["ankles"], leg_r=tuple(r * s for r in ref["legr"]),  # type: ignore[arg-type]
-        keypoints=_keypoints(parts, rng), skin=_pick(rng, SKIN_TONES, 8),
+        keypoints=_keypoints(parts, rng, size), skin=_pick(rng, SKIN_TONES, 8),
         hair=_pick(rng, HAIR_COLOURS, 10), hair_style=hair_style, hair_len=rng.uniform(8, 22) * s,
         hairline=rng.uniform(0.3, 0.5), pants=_pick(rng, PANTS_COLOURS, 12), pants_len=pants_len,
         shoes=_pick(rng, SHOE_COLOURS, 10), background=(bg, rng.uniform(-0.12, 0.12)),  # type: ignore[arg-type]
