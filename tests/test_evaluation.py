@@ -376,3 +376,50 @@ def test_eval_protocol_runs_inference_then_scores(tmp_path, small_synth_dir):
     res = runner.invoke(app, args)  # resumable: nothing to recompute, same scores
     assert res.exit_code == 0 and "0 written, 4 already done" in res.output
     assert json.loads(out.read_text())["overall"]["ssim"] == pytest.approx(o["ssim"])
+
+
+def test_read_mask_scales_16_bit_like_the_data_reader(tmp_path):
+    from acgpn.data.files import load_image, mask_tensor, size_hw
+    from acgpn.evaluation.evaluate import read_mask
+
+    values = np.array([[0, 20000, 40000, 65535]], dtype=np.uint16)  # probabilities 0, 0.31, 0.61, 1
+    path = tmp_path / "mask16.png"
+    Image.fromarray(values).save(path)
+    assert Image.open(path).mode.startswith("I")
+    got = read_mask(path, "a cloth mask")
+    assert got.tolist() == [[False, False, True, True]]  # clipped to 8 bits, 20000 would read as 255
+    img = load_image(path, "a cloth mask")
+    assert torch.equal(got, mask_tensor(img, size_hw(img))[0] >= 0.5)
+
+
+def test_eval_levels_folder_with_bad_files_exits_2_with_one_line(tmp_path, eval_data):
+    pred = tmp_path / "pred"
+    names = fake_outputs(eval_data, pred, "nothing")
+    persons = sorted(p.name for p in (eval_data / "test_img").iterdir())
+    levels = tmp_path / "levels"
+    levels.mkdir()
+    for name in diff.LEVELS:
+        (levels / f"{name}.txt").write_text("")
+    (levels / "medium.txt").write_text("".join(p + "\n" for p in persons))
+    args = ["eval", "--pred", str(pred), "--data", str(eval_data), "--out", str(tmp_path / "r.json"), "--metrics", "ssim", "--levels", str(levels)]
+
+    def fails(*needles: str) -> None:
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output and res.output.startswith("error: ") and len(res.output.strip().splitlines()) == 1, res.output
+        for needle in needles:
+            assert needle in res.output, res.output
+        assert not (tmp_path / "r.json").exists()
+
+    (levels / "hard.txt").write_bytes(b"caf\xe9.jpg\n")  # Latin-1, not UTF-8
+    fails("hard.txt", "not UTF-8")
+    (levels / "hard.txt").write_text("")
+    (levels / diff.SUMMARY_FILE).write_text('{"thresholds": {"t1": 1')  # torn
+    fails(diff.SUMMARY_FILE, "not valid JSON")
+    (levels / diff.SUMMARY_FILE).write_text('{"thresholds": [1, 2], "c": {}}')  # wrong shape
+    fails(diff.SUMMARY_FILE, "'thresholds'")
+    (levels / diff.SUMMARY_FILE).unlink()  # optional: level files alone are fine
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["by_level"]["medium"]["count"] == len(names) and report["protocol"]["levels"]["source"] == str(levels)

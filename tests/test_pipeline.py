@@ -83,6 +83,8 @@ def test_given_decisions_are_used_and_change_the_result():
     assert torch.equal(forced.layout_ids, layout) and not torch.equal(free.layout_ids, layout)
     assert torch.equal(forced.predicted_cloth_mask, (forced.cloth_mask_prob > 0.5).float())
     assert not torch.equal(forced.fake_image, free.fake_image)
+    with pytest.raises(ValueError, match=r"given_layout_ids has shape \(1, 1, 128, 96\), expected \(1, 1, 64, 48\)"):
+        pipe(batch, noise=noise, decisions=GivenDecisions(given_layout_ids=torch.zeros(1, 1, 128, 96)))
 
 
 def test_bad_size_is_rejected():

@@ -407,3 +407,22 @@ def test_find_latest_picks_the_newest_complete_checkpoint_after_a_crash_between_
     assert state.find_latest(tmp_path) == root / ".latest-previous"
     (root / ".latest-previous" / "training_state.pt").write_bytes(b"torn")
     assert state.find_latest(tmp_path) == root / "step_2"
+
+
+@pytest.mark.parametrize(("env", "needle"), [
+    ({"WORLD_SIZE": "two"}, "WORLD_SIZE must be an integer, got 'two'"),
+    ({"WORLD_SIZE": "2", "RANK": "x"}, "RANK must be an integer, got 'x'"),
+    ({"WORLD_SIZE": "2", "LOCAL_RANK": "0.5", "RANK": "0"}, "LOCAL_RANK must be an integer"),
+    ({"WORLD_SIZE": "2"}, "RANK must be set"),
+])  # fmt: skip
+def test_a_bad_torchrun_environment_is_one_input_error(monkeypatch, env, needle):
+    from acgpn.train import distributed
+
+    for name in ("WORLD_SIZE", "RANK", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(InputError, match=needle):
+        distributed.init("cpu")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert distributed.init("cpu") == distributed.DistInfo()

@@ -85,6 +85,7 @@ PALETTE: Final = np.array(
     ],
     dtype=np.uint8,
 )
+PALETTE.setflags(write=False)  # shared by every caller: read-only
 
 
 def convert_labels(parsing: np.ndarray | torch.Tensor, source: str) -> np.ndarray | torch.Tensor:

@@ -18,11 +18,6 @@ from acgpn.errors import InputError
 from acgpn.fileio import read_text, save_text
 
 NUM_KEYPOINTS: Final = 18
-COCO18_NAMES: Final = (
-    "nose", "neck", "right-shoulder", "right-elbow", "right-wrist", "left-shoulder", "left-elbow",
-    "left-wrist", "right-hip", "right-knee", "right-ankle", "left-hip", "left-knee", "left-ankle",
-    "right-eye", "left-eye", "right-ear", "left-ear",
-)  # fmt: skip
 #: For COCO-18 index i, the BODY_25 index holding the same joint (BODY_25 adds mid-hip and feet).
 BODY25_TO_COCO18: Final = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18)
 #: Square half-size in pixels at the official 256-row resolution.

@@ -22,7 +22,6 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

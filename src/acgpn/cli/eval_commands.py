@@ -145,4 +145,6 @@ def register(app: typer.Typer) -> None:
         t1, t2 = levels.thresholds
         counts = ", ".join(f"{k} {v}" for k, v in summary["counts"].items() if v or k != "undetermined")
         typer.echo(f"thresholds ({levels.source}): hard C < {t1:.2f} <= medium < {t2:.2f} <= easy; {counts}")
-        typer.echo(f"{summary['persons_with_missing_keypoints']} persons miss {summary['missing_keypoints']} arm keypoints in all -> {folder}")
+        missing = summary["missing_keypoints"]
+        typer.echo((f"{summary['persons_with_missing_keypoints']} persons miss {missing} arm keypoints in all" if missing
+                    else "every arm keypoint detected") + f" -> {folder}")  # fmt: skip

@@ -135,14 +135,17 @@ def demo(
     def stop(signum: int, frame: object) -> None:  # SIGTERM ends the server like Ctrl-C: the work folder is removed
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
-    with tempfile.TemporaryDirectory(prefix="acgpn-demo-") as work:
-        service = TryOnService(pipe, model, working, seed, Path(work) / "runs")
-        app = build_app(service, write_examples(Path(work) / "examples"))
-        try:
-            launch(app, host, port)
-        except KeyboardInterrupt:
-            pass
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with tempfile.TemporaryDirectory(prefix="acgpn-demo-") as work:
+            service = TryOnService(pipe, model, working, seed, Path(work) / "runs")
+            app = build_app(service, write_examples(Path(work) / "examples"))
+            try:
+                launch(app, host, port)
+            except KeyboardInterrupt:
+                pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,7 @@ from acgpn.data.files import load_image, size_hw
 from acgpn.data.layouts import get_layout, pose_name
 from acgpn.data.pairs import list_images
 from acgpn.errors import InputError
-from acgpn.fileio import save_text
+from acgpn.fileio import read_text, save_text
 from acgpn.pose import REFERENCE_HEIGHT, read_openpose_json
 
 #: COCO-18 indices: neck, right shoulder, elbow, wrist, left shoulder, elbow, wrist.
@@ -167,7 +167,7 @@ def read_levels(folder: str | Path) -> dict[str, str]:
     for name in (*LEVELS, UNDETERMINED):
         path = folder / f"{name}.txt"
         if path.is_file():
-            for line in path.read_text().splitlines():
+            for line in read_text(path, "a list of person image names, one per line").splitlines():
                 person = line.split("#", 1)[0].strip()
                 if person:
                     out[person] = name

@@ -31,7 +31,7 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
-from acgpn.data.files import load_image, rgb_tensor, size_hw
+from acgpn.data.files import as_grey, load_image, rgb_tensor, size_hw
 from acgpn.data.layouts import DatasetLayout, get_layout, is_image_name, label_name, output_name
 from acgpn.data.pairs import read_pairs
 from acgpn.data.size import format_size
@@ -43,6 +43,7 @@ from acgpn.evaluation.inception_score import inception_score
 from acgpn.evaluation.kid import kernel_inception_distance
 from acgpn.evaluation.ssim import ssim
 from acgpn.evaluation.synthetic import SyntheticPairScores, score_synthetic_pair, summarize_synthetic
+from acgpn.fileio import read_text
 from acgpn.labels import NUM_LABELS, PALETTE
 from acgpn.synth.dataset import folder_paths, is_synth_dir
 
@@ -110,7 +111,7 @@ def read_rgb(path: Path, what: str) -> Tensor:
 
 def read_mask(path: Path, what: str) -> Tensor:
     """A 0/255 (or probability) mask image -> (H, W) bool, threshold at one half."""
-    return torch.from_numpy(np.asarray(load_image(path, what).convert("L")) >= 128)
+    return torch.from_numpy(np.asarray(as_grey(load_image(path, what))) >= 128)
 
 
 def read_ids(path: Path, what: str) -> Tensor:
@@ -207,12 +208,14 @@ def resolve_levels(data_root: str | Path, dataset_layout: str, phase: str, perso
     if levels_dir is not None or (folder / "easy.txt").is_file():
         info: dict = {"source": str(folder)}
         summary = folder / diff.SUMMARY_FILE
-        if summary.is_file():
+        if summary.is_file():  # optional: level files written by hand have none
             try:
-                stored = json.loads(summary.read_text())
-                info["thresholds"], info["c"] = stored.get("thresholds"), stored.get("c") or {}
-            except (OSError, ValueError, AttributeError):
-                pass
+                stored = json.loads(read_text(summary, "the difficulty summary JSON written by acgpn difficulty"))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"not valid JSON (line {exc.lineno}); expected the summary written by acgpn difficulty", summary) from None
+            if not isinstance(stored, dict) or not all(isinstance(stored.get(k, {}), dict) for k in ("thresholds", "c")):
+                raise InputError("expected a JSON object with 'thresholds' and 'c' objects (written by acgpn difficulty)", summary)
+            info["thresholds"], info["c"] = stored.get("thresholds"), stored.get("c") or {}
         return LevelInfo(diff.read_levels(folder), info)
     try:
         levels = diff.dataset_difficulty(data_root, dataset_layout, phase, persons=sorted(set(persons)))

@@ -65,7 +65,8 @@ def cloth_mask_margin(cloth_mask_prob: Tensor) -> Tensor:
 @dataclass
 class GivenDecisions(ThresholdDecisions):
     """Forced decisions: ``layout_ids`` (B, 1, H, W) and/or ``predicted_cloth_mask`` (B, 1, H, W, binary);
-    ``None`` falls back to the official thresholds."""
+    ``None`` falls back to the official thresholds. H, W are the size the nets run at (a model
+    with a ``working_size`` runs at that size, not the input's)."""
 
     given_layout_ids: Tensor | None = None
     given_predicted_cloth_mask: Tensor | None = None
@@ -73,12 +74,23 @@ class GivenDecisions(ThresholdDecisions):
     def layout_ids(self, layout_prob: Tensor) -> Tensor:
         if self.given_layout_ids is None:
             return super().layout_ids(layout_prob)
-        return self.given_layout_ids.to(layout_prob.device, layout_prob.dtype)
+        return _given("given_layout_ids", self.given_layout_ids, layout_prob)
 
     def predicted_cloth_mask(self, cloth_mask_prob: Tensor) -> Tensor:
         if self.given_predicted_cloth_mask is None:
             return super().predicted_cloth_mask(cloth_mask_prob)
-        return self.given_predicted_cloth_mask.to(cloth_mask_prob.device, cloth_mask_prob.dtype)
+        return _given("given_predicted_cloth_mask", self.given_predicted_cloth_mask, cloth_mask_prob)
+
+
+def _given(name: str, given: Tensor, prob: Tensor) -> Tensor:
+    """``given`` on ``prob``'s device and dtype, if it has the decision's shape (B, 1, H, W)."""
+    expected = (prob.shape[0], 1, *prob.shape[-2:])
+    if tuple(given.shape) != expected:
+        raise ValueError(
+            f"{name} has shape {tuple(given.shape)}, expected {expected}: batch, one channel, and the size "
+            "the nets run at (the pipeline's working_size when it has one; resize ids with mode='nearest')"
+        )
+    return given.to(prob.device, prob.dtype)
 
 
 @dataclass

@@ -40,7 +40,7 @@ def isin(label: Tensor, ids: Iterable[int]) -> Tensor:
     """Float {0, 1} mask of pixels whose id is in ``ids`` (same shape and dtype as ``label``)."""
     mask = torch.zeros_like(label, dtype=torch.bool)
     for i in ids:
-        mask = mask | (label == i)  # not in place: ONNX export has no in-place or
+        mask = mask | (label == i)  # not in place: the ONNX exporter has no in-place or (aten::__ior_)
     return mask.to(label.dtype)
 
 

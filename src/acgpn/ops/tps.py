@@ -92,14 +92,6 @@ def coefficients(control: Tensor, values: Tensor, inverse_kernel: Tensor | None 
     return torch.linalg.solve(system_matrix(control).to(values.dtype), y)
 
 
-def pixel_grid(height: int, width: int, device=None, dtype=None) -> Tensor:
-    """Pixel centres of an H x W image in normalised (x, y), row-major, via ``linspace``: (H * W, 2)."""
-    ys = torch.linspace(-1.0, 1.0, height, device=device, dtype=dtype)
-    xs = torch.linspace(-1.0, 1.0, width, device=device, dtype=dtype)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=-1)
-
-
 def reference_pixel_grid(height: int, width: int, device=None, dtype=None) -> Tensor:
     """Pixel centres computed as the official constructor does, ``2 j / (W - 1) - 1`` (bit-exact): (H * W, 2)."""
     j = torch.arange(width, device=device, dtype=dtype)

@@ -8,7 +8,6 @@ through ``infer`` with the same seed gives the same image.
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 from typing import Any, Final
@@ -36,11 +35,8 @@ CHECKPOINT_HINT: Final = ("pass --checkpoint DIR (the official latest_net_*.pth 
 
 def default_pipeline(device: str | torch.device = "cpu") -> TryOnPipeline:
     """The embedded synthetic-trained model (``TryOnPipeline.from_pretrained()`` without a folder)."""
-    directory = inspect.signature(TryOnPipeline.from_pretrained).parameters.get("directory")
-    if directory is not None and directory.default is inspect.Parameter.empty:
-        raise InputError(f"this install has no embedded model; {CHECKPOINT_HINT}")
     try:
-        return TryOnPipeline.from_pretrained(device=device)  # type: ignore[call-arg]
+        return TryOnPipeline.from_pretrained(device=device)
     except InputError as exc:
         raise InputError(f"the embedded model could not be loaded ({exc.message}); {CHECKPOINT_HINT}", exc.path) from None
 

@@ -15,6 +15,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from acgpn.errors import InputError
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -33,12 +35,23 @@ class DistInfo:
         return self.rank == 0
 
 
+def _env_int(name: str, default: str | None) -> int:
+    """Integer environment variable ``name`` (``default`` if unset); :class:`InputError` otherwise."""
+    value = os.environ.get(name, default)
+    if value is None:
+        raise InputError(f"environment variable {name} must be set under torchrun (WORLD_SIZE > 1)")
+    try:
+        return int(value)
+    except ValueError:
+        raise InputError(f"environment variable {name} must be an integer, got {value!r}") from None
+
+
 def init(device_type: str) -> DistInfo:
     """Join the process group that ``torchrun`` describes in the environment (if any)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    world = _env_int("WORLD_SIZE", "1")
     if world <= 1:
         return DistInfo()
-    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
+    info = DistInfo(_env_int("RANK", None), world, _env_int("LOCAL_RANK", "0"))
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
     return info

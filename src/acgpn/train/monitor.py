@@ -2,7 +2,8 @@
 
 * ``metrics.jsonl``: one JSON object per logged step (``step``, ``epoch``, ``lr``, ``samples_per_s``
   and every loss term, averaged over the steps since the last line). On ``--resume``, lines after
-  the checkpoint's step (written by the interrupted run) are dropped first.
+  the checkpoint's step (written by the interrupted run) are dropped first, and so is a torn last
+  line (a kill during the append); any other unreadable line is an :class:`~acgpn.errors.InputError`.
 * TensorBoard (optional extra ``train``): the same scalars under ``RUN/tensorboard``.
 * ``RUN/images/step_N.png``: rows of person | cloth | layout | warped cloth | try-on | target,
   from a full inference pass (:class:`~acgpn.pipeline.TryOnPipeline`) on a fixed batch.
@@ -21,9 +22,29 @@ import torch
 from torch import Tensor
 
 from acgpn import labels as L
-from acgpn.fileio import save_text, to_uint8_image
+from acgpn.errors import InputError
+from acgpn.fileio import read_text, save_text, to_uint8_image
 
 METRICS_FILE = "metrics.jsonl"
+
+
+def _read_records(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The (line, record) pairs of a ``metrics.jsonl``; a torn last line (a run killed mid-write)
+    is dropped, any other line that is not a JSON object with an integer ``step`` is an
+    :class:`InputError` naming the file."""
+    lines = [(n, line) for n, line in enumerate(read_text(path, "JSON lines of training metrics").splitlines(), 1) if line.strip()]
+    records = []
+    for i, (n, line) in enumerate(lines):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:  # torn by a kill during the append: drop it
+                break
+            raise InputError(f"line {n} is not valid JSON; expected one JSON object per line of training metrics", path) from None
+        if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+            raise InputError(f"line {n} has no integer 'step'; expected one JSON object per line of training metrics", path)
+        records.append((line, record))
+    return records
 
 
 class MetricsLog:
@@ -32,7 +53,7 @@ class MetricsLog:
     def __init__(self, run_dir: Path, resume_step: int | None, tensorboard: bool = True) -> None:
         self.path = run_dir / METRICS_FILE
         if resume_step is not None and self.path.is_file():
-            kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= resume_step]
+            kept = [line for line, record in _read_records(self.path) if record["step"] <= resume_step]
             save_text(self.path, "".join(k + "\n" for k in kept))
         elif resume_step is None and self.path.exists():
             self.path.unlink()
