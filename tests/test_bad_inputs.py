@@ -186,6 +186,8 @@ INFER_FAULTS: list[tuple[str, Setup, str, str]] = [
      "test_img/000001_0.jpg", "the person image has transparent pixels"),
     ("empty-mask", lambda d, t: Image.new("L", (48, 64)).save(d / "test_edge/000001_1.jpg", format="PNG") or [],
      "test_edge/000001_1.jpg", "the cloth mask is empty (all black)"),
+    ("zero-one-mask", lambda d, t: Image.fromarray((np.asarray(Image.open(d / "test_edge/000001_1.jpg").convert("L")) > 127).astype(np.uint8))
+     .save(d / "test_edge/000001_1.jpg", format="PNG") or [], "test_edge/000001_1.jpg", "(a 0/1 mask?)"),
     ("pair-file-nul-and-huge-token", lambda d, t: ["--pairs", str(pairs_file(t, "000000_0.jpg\x00 " + "a" * 100_000 + "\n"))],
      "000000_0.jpg\\x00", "file not found"),  # the NUL escaped, the 100 kB token clipped (line length checked below)
 ]  # fmt: skip
@@ -317,7 +319,7 @@ def test_convert_official_bad_output(fault: tuple, tmp_path: Path) -> None:
 
 SYNTH_FAULTS: list[tuple[str, list[str], str, str]] = [
     ("out-parent-is-a-file", ["{tmp}/file/sub"], "file", "needed as a parent folder"),
-    ("size-16x16", ["{tmp}/d", "--size", "16x16"], "", "too small"),
+    ("size-16x16", ["{tmp}/d", "--size", "16x16"], "", "multiples of 16 and at least 32"),
     ("size-above-cap", ["{tmp}/d", "--size", "1040x768"], "", "synth draws at most 786,432"),
     ("num-1", ["{tmp}/d", "--num", "1"], "", "at least 2"),
 ]

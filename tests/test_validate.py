@@ -94,6 +94,8 @@ FAULTS: list[tuple[str, Callable[[Path], None], str | None, str, str]] = [
      "test_edge/000001_1.jpg", "has transparent pixels (alpha)"),
     ("empty-mask", lambda r: _save_gray(r / "test_edge/000001_1.jpg", np.zeros((64, 48))), None,
      "test_edge/000001_1.jpg", "the cloth mask is empty (all black)"),
+    ("zero-one-mask", lambda r: _save_gray(r / "test_edge/000001_1.jpg", np.ones((64, 48))), None,
+     "test_edge/000001_1.jpg", "no pixel brighter than 1 of 255"),
     ("orphan-label", lambda r: shutil.copyfile(r / "test_label/000000_0.png", r / "test_label/000009_0.png"),
      None, "test_label/000009_0.png", "no matching person image"),
     ("orphan-edge", lambda r: shutil.copyfile(r / "test_edge/000000_1.jpg", r / "test_edge/000009_1.jpg"),
@@ -167,6 +169,20 @@ def test_all_faults_found_in_one_pass(data: Path) -> None:
     assert any("test_pairs.txt:1" in p for p in problems)
     assert any("test_pairs.txt:2" in p and "000042_1.jpg" in p for p in problems)
     assert len(problems) == len(chosen) + 2
+
+
+def test_png_persons_find_their_jpeg_cloths(data: Path) -> None:
+    """Without a pair file, a person's own cloth is found by its stem under any image extension."""
+    from acgpn.data.pairs import paired_list
+
+    person = data / "test_img" / "000001_0.jpg"
+    Image.open(person).save(person.with_suffix(".png"))
+    person.unlink()
+    assert ("000001_0.png", "000001_1.jpg") in paired_list(data)
+    assert validate_dataset(data) == []
+    (data / "test_color" / "000001_1.jpg").rename(data / "test_color" / "000001_1.png")
+    (data / "test_edge" / "000001_1.jpg").rename(data / "test_edge" / "000001_1.png")
+    assert ("000001_0.png", "000001_1.png") in paired_list(data) and validate_dataset(data) == []
 
 
 def test_other_layouts_and_missing_root(data: Path, tmp_path: Path) -> None:

@@ -29,13 +29,13 @@ def register(app: typer.Typer) -> None:
         from acgpn.fileio import check_folder_target
         from acgpn.recipes import DEMO_SEED, run_demo, score_table
         from acgpn.runtime import resolve_device
-        from acgpn.synth import parse_size
+        from acgpn.data.size import split_size
 
         check_folder_target(out)
         if checkpoint is None:
             typer.echo(f"note: {SYNTHETIC_NOTICE}", err=True)
         scores = run_demo(
-            out, num=num, seed=DEMO_SEED if seed is None else seed, size=parse_size(size),
+            out, num=num, seed=DEMO_SEED if seed is None else seed, size=split_size(size),
             model="synthetic" if checkpoint is None else checkpoint, device=resolve_device(device), preserve_content=preserve,
         )  # fmt: skip
         typer.echo(score_table({f"{int(scores.summary['pairs'])} unpaired pairs": scores.summary}))

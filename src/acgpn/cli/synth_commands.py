@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from acgpn.fileio import check_folder_target
-from acgpn.synth import contact_sheet, generate_dataset, parse_size
+from acgpn.data.size import split_size
+from acgpn.synth import contact_sheet, generate_dataset
 
 
 def synth(
@@ -21,7 +22,7 @@ def synth(
 ) -> None:
     """Write a synthetic ACGPN/VITON-layout dataset with exact ground truth."""
     check_folder_target(out)
-    root = generate_dataset(out, num, parse_size(size, max_pixels=None), seed, phase, framing)  # the cap: check_synth_size
+    root = generate_dataset(out, num, split_size(size), seed, phase, framing)  # checked by check_synth_size
     typer.echo(f"wrote {num} samples to {root}")
 
 

@@ -92,9 +92,14 @@ def check_opaque(img: Image.Image, source: str | Path, what: str) -> None:
 
 
 def check_mask_not_empty(img: Image.Image, source: str | Path) -> None:
-    """:class:`InputError` if a cloth mask E is all black (``T_c * E`` would blank the cloth)."""
-    if as_grey(img).getextrema()[1] == 0:
+    """:class:`InputError` if a cloth mask E has no pixel that reads as cloth (grey >= 128, the
+    one-half threshold): all black, or a 0/1 mask, would blank the cloth (``T_c * E``)."""
+    brightest = as_grey(img).getextrema()[1]
+    if brightest == 0:
         raise InputError("the cloth mask is empty (all black); expected the garment's pixels in white", source)
+    if brightest < 128:
+        raise InputError(f"the cloth mask has no pixel brighter than {brightest} of 255, so none reads as cloth "
+                         "(a 0/1 mask?); expected the garment's pixels in white (255)", source)  # fmt: skip
 
 
 def size_hw(img: Image.Image) -> Size:

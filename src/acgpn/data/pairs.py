@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-from acgpn.data.layouts import IMAGE_EXTENSIONS, get_layout, is_image_name, output_name
+from acgpn.data.layouts import IMAGE_EXTENSIONS, DatasetLayout, get_layout, is_image_name, output_name
 from acgpn.errors import InputError
 from acgpn.fileio import read_text
 
@@ -110,17 +110,41 @@ def list_images(folder: Path) -> list[str]:
     return names
 
 
+class OwnCloths:
+    """Each person's own cloth file in ``cloth_folder``: the layout's name for it
+    (:meth:`DatasetLayout.own_cloth`, which keeps the person's extension) or, when no file has
+    that name, the one cloth image with its stem (a ``.png`` person beside ``.jpg`` cloths)."""
+
+    def __init__(self, spec: DatasetLayout, cloth_folder: Path) -> None:
+        self.spec, self.folder = spec, cloth_folder
+        self._by_stem: dict[str, list[str]] | None = None  # listed on the first miss
+
+    def __call__(self, person: str) -> str:
+        name = self.spec.own_cloth(person)
+        if (self.folder / name).exists():
+            return name
+        if self._by_stem is None:
+            self._by_stem = {}
+            for other in list_images(self.folder) if self.folder.is_dir() else []:
+                self._by_stem.setdefault(Path(other).stem, []).append(other)
+        found = self._by_stem.get(Path(name).stem, [])
+        return found[0] if len(found) == 1 else name
+
+
 def paired_list(root: str | Path, dataset_layout: str = "viton", phase: str = "test") -> list[Pair]:
-    """Every person image (sorted by name) with its own cloth (rule in :mod:`acgpn.data.layouts`)."""
+    """Every person image (sorted by name) with its own cloth (rule in :mod:`acgpn.data.layouts`,
+    found under any image extension: :class:`OwnCloths`)."""
     spec = get_layout(dataset_layout)
-    folder = spec.resolve(root, phase)["image"]
+    folders = spec.resolve(root, phase)
+    folder = folders["image"]
     persons = list_images(folder)
     if not persons:
         raise InputError("no person images found", folder)
+    own_cloth = OwnCloths(spec, folders["cloth"])
     pairs = []
     for person in persons:
         try:
-            pairs.append((person, spec.own_cloth(person)))
+            pairs.append((person, own_cloth(person)))
         except InputError as exc:  # name the file by its path, not its bare name
             raise InputError(exc.message, folder / person) from None
     return pairs

@@ -43,7 +43,7 @@ def check_size(
     if any(int(s) % STRIDE for s in size):
         raise InputError(
             f"size {format_size(size)} (HxW) is not a multiple of 16: a working size must be two "
-            f"positive multiples of 16; pass size=(H, W) (CLI --size HxW) to resize",
+            f"positive multiples of 16" + ("; pass size=(H, W) (CLI --size HxW) to resize" if source is not None else ""),
             source,
         )
     h, w = int(size[0]), int(size[1])
@@ -64,9 +64,14 @@ def check_size(
     return h, w
 
 
-def parse_size(text: str, max_pixels: int | None = MAX_WORKING_PIXELS) -> Size:
-    """Parse ``"256x192"`` (H x W) into a checked working size."""
+def split_size(text: str) -> Size:
+    """``"256x192"`` -> (256, 192), unchecked (H x W)."""
     match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
     if not match:
         raise InputError(f"size must look like HxW (e.g. 256x192), got {text!r}")
-    return check_size((int(match.group(1)), int(match.group(2))), max_pixels=max_pixels)
+    return int(match.group(1)), int(match.group(2))
+
+
+def parse_size(text: str, max_pixels: int | None = MAX_WORKING_PIXELS) -> Size:
+    """Parse ``"256x192"`` (H x W) into a checked working size."""
+    return check_size(split_size(text), max_pixels=max_pixels)

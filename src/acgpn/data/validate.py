@@ -42,7 +42,7 @@ from acgpn.data.layouts import (
     pose_name,
     same_stems,
 )
-from acgpn.data.pairs import OTHER_IMAGE_EXTENSIONS, Pair, output_clashes, read_pair_file
+from acgpn.data.pairs import OTHER_IMAGE_EXTENSIONS, OwnCloths, Pair, output_clashes, read_pair_file
 from acgpn.data.size import MAX_WORKING_PIXELS, Size, check_size, format_size
 from acgpn.errors import InputError
 from acgpn.pose import keypoint_warnings, read_openpose_json
@@ -195,8 +195,9 @@ class _Inspector:
         """``(where, pair)`` from the pair file, or every person with its own cloth."""
         if pairs is None:
             listed = []
+            own_cloth = OwnCloths(self.spec, self.folders["cloth"])
             for person in persons:
-                cloth = self.attempt(lambda: self.spec.own_cloth(person))
+                cloth = self.attempt(lambda: own_cloth(person))
                 if cloth is not None:
                     listed.append((f"{self.folders['image'] / person} (own cloth)", (person, cloth)))
             return listed

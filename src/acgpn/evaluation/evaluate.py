@@ -188,7 +188,8 @@ def find_pairs(
         pred = pred_dir / output_name(p, c)
         if not pred.is_file():
             raise InputError(f"missing prediction for pair {p} {c} (expected acgpn infer output)", pred)
-        paired = _own_cloth(spec, p) == c
+        own = _own_cloth(spec, p)
+        paired = own is not None and Path(own).stem == Path(c).stem  # any extension (OwnCloths)
         ref = folders["image"] / p if paired else gt_unpaired_path(root, phase, p, c)
         out.append(EvalPair(p, c, pred, paired, ref))
     return out

@@ -103,11 +103,12 @@ def check_synth_size(size: tuple[int, int]) -> tuple[int, int]:
         ints = tuple(int(v) for v in size)
     except (TypeError, ValueError):
         raise InputError(f"size must be two integers HxW, got {size!r}") from None
+    if len(ints) != 2 or min(ints) < 32 or any(v % 16 for v in ints):
+        raise InputError(f"size {'x'.join(map(str, ints))} (HxW): synth draws sizes whose height and width are "
+                         "multiples of 16 and at least 32 (e.g. 256x192)")  # fmt: skip
     h, w = check_size(ints, max_pixels=None)
     if h * w > MAX_WORKING_PIXELS:
         raise InputError(f"size {h}x{w} (HxW) is {h * w:,} pixels; synth draws at most {MAX_WORKING_PIXELS:,} (e.g. 1024x768)")
-    if h < 32 or w < 32:
-        raise InputError(f"size {h}x{w}: height and width must be multiples of 16 and at least 32")
     return h, w
 
 
