@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -64,10 +65,16 @@ def register(app: typer.Typer) -> None:
         if checkpoint is None:
             from acgpn.assets import DEFAULT_MODEL, EMBEDDED, SYNTHETIC_NOTICE
 
-            typer.echo(f"no --checkpoint: using the embedded '{DEFAULT_MODEL}' model; {SYNTHETIC_NOTICE}", err=True)
+            if os.environ.get("RANK", "0") == "0":  # once under torchrun
+                typer.echo(f"no --checkpoint: using the embedded '{DEFAULT_MODEL}' model; {SYNTHETIC_NOTICE}", err=True)
             checkpoint = EMBEDDED[DEFAULT_MODEL]
         if backend == "onnxruntime":
             from acgpn.export import OnnxPipeline
+
+            ignored = [name for name, given in (("--exact", not fast_math), ("--[no-]channels-last", channels_last is not None),
+                                                ("--autocast", bool(autocast))) if given]  # fmt: skip
+            if ignored:
+                typer.echo(f"note: {', '.join(ignored)} ignored with --backend onnxruntime (the exported graph fixes its ops)", err=True)
 
             pipe = OnnxPipeline(checkpoint, device=dev)
         else:
