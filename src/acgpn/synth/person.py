@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
 
 import numpy as np
 
@@ -35,7 +37,7 @@ SHOE_COLOURS = ((238, 238, 238), (30, 30, 30), (100, 60, 35), (175, 40, 40), (60
 
 
 #: Camera framings of the person: (zoom, reference row at the image centre).
-FRAMINGS = {"full": (1.0, 127.5), "upper": (1.5, 92.0)}
+FRAMINGS: Final = MappingProxyType({"full": (1.0, 127.5), "upper": (1.5, 92.0)})
 
 
 @dataclass(frozen=True)
