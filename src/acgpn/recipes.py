@@ -54,8 +54,7 @@ from acgpn.nets import UNet, WarpNet
 from acgpn.nets.unet import OFFICIAL_UNET_CHANNELS
 from acgpn.pipeline import TryOnOutput, TryOnPipeline
 from acgpn.synth import generate_dataset
-from acgpn.synth.dataset import check_framing
-from acgpn.synth.dataset import folder_paths
+from acgpn.synth.dataset import check_framing, folder_paths
 
 #: Seeds of the recipe's splits and of the demo (never used for training).
 TRAIN_SEED: Final = 1

@@ -15,7 +15,7 @@ from acgpn.synth import contact_sheet, generate_dataset
 def synth(
     out: Annotated[Path, typer.Argument(help="Output dataset root (new, empty, or an earlier synth dataset).")],
     num: Annotated[int, typer.Option(help="Number of samples (at least 2).")] = 100,
-    size: Annotated[str, typer.Option(help="Image size HxW, multiples of 16.")] = "256x192",
+    size: Annotated[str, typer.Option(help="Image size HxW, multiples of 16, at least 32.")] = "256x192",
     seed: Annotated[int, typer.Option(help="Random seed (same seed -> same bytes).")] = 0,
     phase: Annotated[str, typer.Option(help="Phase: folder prefix (test, train, ...).")] = "test",
     framing: Annotated[str, typer.Option(help="Camera: full (whole body) or upper (head to mid-thigh, as VITON).")] = "full",
