@@ -30,6 +30,25 @@ from acgpn.working_size import CONFIG_KEY, read_working_size, resize_batch, resi
 #: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
 NOISE_PROBABILITY: Final = 0.15913
 NOISE_KEYS: Final = ("g1", "g2", "g")
+
+
+def draw_noise(
+    batch: int,
+    height: int,
+    width: int,
+    probability: float = NOISE_PROBABILITY,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> dict[str, Tensor]:
+    """The noise channels z of G1, G2 and G (:data:`NOISE_KEYS`, drawn in that order), each
+    (B, 1, H, W) Bernoulli(``probability``) in {0, 1}: drawn on ``generator``'s device (else
+    ``device``), returned on ``device`` in ``dtype``."""
+    draw_on = generator.device if generator is not None else device
+    return {
+        key: (torch.rand(batch, 1, height, width, generator=generator, device=draw_on) < probability).to(device, dtype)
+        for key in NOISE_KEYS
+    }
 INPUT_KEYS: Final = ("image", "label", "cloth", "product_mask", "pose")
 #: Run-time schedule on the CPU: U-Net levels whose maps have at least this many pixels run one
 #: sample of a batch at a time (:attr:`acgpn.nets.UNet.per_sample_pixels`); measured on 2 AVX2
@@ -233,12 +252,8 @@ class TryOnPipeline(WorkingSizeRunner, nn.Module):
 
     # ----------------------------------------------------------------------------- noise
     def sample_noise(self, batch: int, height: int, width: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """Binary noise channels for G1, G2, G (drawn in that order), Bernoulli(``noise_probability``)."""
-        gen_device = generator.device if generator is not None else self.device
-        return {
-            key: (torch.rand(batch, 1, height, width, generator=generator, device=gen_device) < self.noise_probability).to(self.device, self.dtype)
-            for key in NOISE_KEYS
-        }
+        """Binary noise channels for G1, G2, G (:func:`draw_noise`) on the pipeline's device and dtype."""
+        return draw_noise(batch, height, width, self.noise_probability, generator, self.device, self.dtype)
 
     # ----------------------------------------------------------------------------- forward
     @torch.no_grad()

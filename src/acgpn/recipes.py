@@ -36,7 +36,6 @@ from typing import Any, Final
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 from torch import nn
 from torch.utils.data import DataLoader, default_collate
 
@@ -48,13 +47,14 @@ from acgpn.evaluation.evaluate import read_ids, read_rgb
 from acgpn.evaluation.ssim import ssim
 from acgpn.evaluation.synthetic import label_iou_counts, mean_iou, score_synthetic_pair, summarize_synthetic
 from acgpn.errors import InputError
-from acgpn.fileio import check_folder_target, save_image, save_text, to_uint8_image
+from acgpn.fileio import check_folder_target, save_text, to_uint8_image
 from acgpn.inference import pair_noise
 from acgpn.nets import UNet, WarpNet
 from acgpn.nets.unet import OFFICIAL_UNET_CHANNELS
 from acgpn.pipeline import TryOnOutput, TryOnPipeline
 from acgpn.synth import generate_dataset
 from acgpn.synth.dataset import check_framing, folder_paths
+from acgpn.synth.sheet import draw_sheet
 
 #: Seeds of the recipe's splits and of the demo (never used for training).
 TRAIN_SEED: Final = 1
@@ -192,16 +192,7 @@ def score_table(columns: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-# ----------------------------------------------------------------------------- the sheet
-def draw_sheet(panels: Sequence[Sequence[np.ndarray]], out_png: str | Path, columns: Sequence[str] = SHEET_COLUMNS) -> Path:
-    """Tile rows of equally sized (H, W, 3) uint8 panels under a header of column titles."""
-    rows = [np.concatenate(list(row), axis=1) for row in panels]
-    width = rows[0].shape[1] // len(columns)
-    header = Image.new("RGB", (rows[0].shape[1], 16), (255, 255, 255))
-    draw = ImageDraw.Draw(header)
-    for i, title in enumerate(columns):
-        draw.text((i * width + 4, 2), title if width >= 96 else title.split()[-1][:8], fill=(0, 0, 0))
-    return save_image(out_png, np.concatenate([np.asarray(header)] + rows, axis=0))
+# ----------------------------------------------------------------------------- the demo
 
 
 def run_demo(
@@ -222,7 +213,7 @@ def run_demo(
     if preserve_content is not None:
         pipe.preserve_content = preserve_content
     scores = score_tryon(pipe, data, "test", keep_panels=num)
-    draw_sheet(scores.panels, out_dir / "tryon_sheet.png")
+    draw_sheet(scores.panels, out_dir / "tryon_sheet.png", SHEET_COLUMNS)
     save_text(out_dir / "scores.json", json.dumps({"summary": scores.summary, "per_pair": scores.per_pair}, indent=2) + "\n")
     return scores
 

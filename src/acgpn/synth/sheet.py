@@ -7,6 +7,7 @@ cloth | cloth mask | unpaired ground truth (when the dataset has one, else blank
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -89,15 +90,24 @@ def contact_sheet(dataset_dir: Path, out_png: Path, num_rows: int = 6, phase: st
         raise InputError("expected a .png file name for the contact sheet", out_png)
     if not root.is_dir():
         raise InputError("dataset folder not found", root)
-    rows = [np.concatenate(_row(root, phase, p, c), axis=1) for p, c in _pairs(root, phase, num_rows)]
-    if len({r.shape for r in rows}) != 1:
+    panels = [_row(root, phase, p, c) for p, c in _pairs(root, phase, num_rows)]
+    if len({panel.shape for row in panels for panel in row}) != 1:
         raise InputError("images of different sizes; cannot tile them", root)
-    w = rows[0].shape[1] // len(COLUMNS)
+    return draw_sheet(panels, out_png, COLUMNS, SHORT_COLUMNS)
+
+
+def draw_sheet(
+    panels: Sequence[Sequence[np.ndarray]], out_png: str | Path, columns: Sequence[str], short_columns: Sequence[str] | None = None
+) -> Path:
+    """Tile rows of equally sized (H, W, 3) uint8 panels under a white header of column titles
+    (``short_columns``, else each title's last word, where a column is under 96 px); returns ``out_png``."""
+    rows = [np.concatenate(list(row), axis=1) for row in panels]
+    width = rows[0].shape[1] // len(columns)
+    titles = columns if width >= 96 else short_columns or [t.split()[-1][:8] for t in columns]
     header = Image.new("RGB", (rows[0].shape[1], HEADER), (255, 255, 255))
     draw = ImageDraw.Draw(header)
-    for i, title in enumerate(COLUMNS if w >= 96 else SHORT_COLUMNS):
-        draw.text((i * w + 4, 2), title, fill=(0, 0, 0))
-    sheet = np.concatenate([np.asarray(header)] + rows, axis=0)
-    return save_image(out_png, sheet)
+    for i, title in enumerate(titles):
+        draw.text((i * width + 4, 2), title, fill=(0, 0, 0))
+    return save_image(out_png, np.concatenate([np.asarray(header)] + rows, axis=0))
 
 

@@ -34,7 +34,7 @@ from acgpn.fileio import read_text, save_text
 from acgpn.nets import OFFICIAL_UNET_CHANNELS, UNet, WarpNet
 from acgpn.nets.discriminator import init_weights
 from acgpn.nets.vgg import VGG19Features
-from acgpn.pipeline import NOISE_KEYS, NOISE_PROBABILITY, TryOnPipeline
+from acgpn.pipeline import NOISE_PROBABILITY, TryOnPipeline, draw_noise
 from acgpn.runtime import resolve_device
 from acgpn.train import distributed, state
 from acgpn.train.config import RESUME_FIXED, STAGE_NETS, TrainConfig, check, from_dict
@@ -276,7 +276,7 @@ class Trainer:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         h, w = self.size
-        noise = {k: (torch.rand(batch, 1, h, w, generator=gen) < NOISE_PROBABILITY).float().to(self.device) for k in NOISE_KEYS}
+        noise = draw_noise(batch, h, w, NOISE_PROBABILITY, gen, self.device)
         holes = random_hole_masks(batch, h, w, gen, device=self.device)
         return noise, holes
 
