@@ -113,7 +113,7 @@ class TPSGridGenerator(nn.Module):
         self.register_buffer("inverse_kernel", inverse)
         self.register_buffer("padding_matrix", torch.zeros(3, 2))
         self.register_buffer("target_coordinate_repr", features)
-        self.register_buffer("control_points", control, persistent=False)
+        self.register_buffer("lattice_points", control, persistent=False)  # P (float32), not in the state dict
         self.size = (height, width)
 
     def lattice(self, dtype: torch.dtype = torch.float64) -> Tensor:
@@ -123,7 +123,7 @@ class TPSGridGenerator(nn.Module):
     def forward(self, points: Tensor, height: int, width: int) -> Tensor:
         features = self.target_coordinate_repr if (height, width) == self.size else None
         return tps.sampling_grid(
-            self.control_points, points, height, width, self.inverse_kernel.to(points.dtype), features
+            self.lattice_points, points, height, width, self.inverse_kernel.to(points.dtype), features
         )
 
 
