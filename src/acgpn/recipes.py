@@ -19,7 +19,8 @@ Synthetic people (:mod:`acgpn.synth`) come with exact ground truth even for *unp
 3. :func:`run_demo` synthesises new people with a seed no training saw, runs unpaired try-on with
    the embedded model at the users' 256x192 and draws ``tryon_sheet.png``.
 
-``python -m acgpn.recipes --out DIR`` runs the recipe (what ``make train-synthetic`` calls).
+``python -m acgpn.recipes --out DIR`` runs the recipe (what ``make train-synthetic`` calls);
+``--framing upper`` runs it on people framed as VITON frames them (:data:`acgpn.synth.person.FRAMINGS`).
 """
 
 from __future__ import annotations
