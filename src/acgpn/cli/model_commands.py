@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -65,7 +64,9 @@ def register(app: typer.Typer) -> None:
         if checkpoint is None:
             from acgpn.assets import DEFAULT_MODEL, EMBEDDED, SYNTHETIC_NOTICE
 
-            if os.environ.get("RANK", "0") == "0":  # once under torchrun
+            from acgpn.train.distributed import launched_rank
+
+            if launched_rank() == 0:  # once under torchrun
                 typer.echo(f"no --checkpoint: using the embedded '{DEFAULT_MODEL}' model; {SYNTHETIC_NOTICE}", err=True)
             checkpoint = EMBEDDED[DEFAULT_MODEL]
         if backend == "onnxruntime":

@@ -46,12 +46,17 @@ def _env_int(name: str, default: str | None) -> int:
         raise InputError(f"environment variable {name} must be an integer, got {value!r}") from None
 
 
+def launched_rank() -> int:
+    """This process's rank as ``torchrun`` set it in the environment (0 outside torchrun)."""
+    return _env_int("RANK", None) if _env_int("WORLD_SIZE", "1") > 1 else 0
+
+
 def init(device_type: str) -> DistInfo:
     """Join the process group that ``torchrun`` describes in the environment (if any)."""
     world = _env_int("WORLD_SIZE", "1")
     if world <= 1:
         return DistInfo()
-    info = DistInfo(_env_int("RANK", None), world, _env_int("LOCAL_RANK", "0"))
+    info = DistInfo(launched_rank(), world, _env_int("LOCAL_RANK", "0"))
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
     return info
