@@ -30,6 +30,11 @@ from acgpn.working_size import CONFIG_KEY, read_working_size, resize_batch, resi
 #: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
 NOISE_PROBABILITY: Final = 0.15913
 NOISE_KEYS: Final = ("g1", "g2", "g")
+INPUT_KEYS: Final = ("image", "label", "cloth", "product_mask", "pose")
+#: Run-time schedule on the CPU: U-Net levels whose maps have at least this many pixels run one
+#: sample of a batch at a time (:attr:`acgpn.nets.UNet.per_sample_pixels`); measured on 2 AVX2
+#: cores, where 128x96 and 256x192 maps gain from it. Other devices run every level batched.
+CPU_PER_SAMPLE_PIXELS: Final = 128 * 96
 
 
 def draw_noise(
@@ -49,11 +54,6 @@ def draw_noise(
         key: (torch.rand(batch, 1, height, width, generator=generator, device=draw_on) < probability).to(device, dtype)
         for key in NOISE_KEYS
     }
-INPUT_KEYS: Final = ("image", "label", "cloth", "product_mask", "pose")
-#: Run-time schedule on the CPU: U-Net levels whose maps have at least this many pixels run one
-#: sample of a batch at a time (:attr:`acgpn.nets.UNet.per_sample_pixels`); measured on 2 AVX2
-#: cores, where 128x96 and 256x192 maps gain from it. Other devices run every level batched.
-CPU_PER_SAMPLE_PIXELS: Final = 128 * 96
 
 
 @dataclass

@@ -32,8 +32,8 @@ from PIL import Image
 from torch import Tensor, nn
 
 from acgpn.data.files import as_grey, load_image, rgb_tensor, size_hw
-from acgpn.data.layouts import DatasetLayout, get_layout, is_image_name, label_name, output_name
-from acgpn.data.pairs import read_pairs
+from acgpn.data.layouts import get_layout, is_image_name, label_name, output_name
+from acgpn.data.pairs import OwnCloths, read_pairs
 from acgpn.data.size import format_size
 from acgpn.errors import InputError
 from acgpn.evaluation import difficulty as diff
@@ -137,9 +137,9 @@ def _stems(folder: Path) -> dict[str, str]:
     return {Path(n).stem: n for n in sorted(p.name for p in folder.iterdir()) if is_image_name(n)}
 
 
-def _own_cloth(dataset_layout: DatasetLayout, person: str) -> str | None:
+def _own_cloth(own_cloths: OwnCloths, person: str) -> str | None:
     try:
-        return dataset_layout.own_cloth(person)
+        return own_cloths(person)
     except InputError:
         return None
 
@@ -183,13 +183,12 @@ def find_pairs(
             named.append((persons[p_stem], cloths[c_stem]))
         if not named:
             raise InputError("no predictions found (expected <person>__<cloth>.png files written by acgpn infer)", pred_dir)
-    out = []
+    out, own_cloths = [], OwnCloths(spec, folders["cloth"])
     for p, c in named:
         pred = pred_dir / output_name(p, c)
         if not pred.is_file():
             raise InputError(f"missing prediction for pair {p} {c} (expected acgpn infer output)", pred)
-        own = _own_cloth(spec, p)
-        paired = own is not None and Path(own).stem == Path(c).stem  # any extension (OwnCloths)
+        paired = _own_cloth(own_cloths, p) == c
         ref = folders["image"] / p if paired else gt_unpaired_path(root, phase, p, c)
         out.append(EvalPair(p, c, pred, paired, ref))
     return out

@@ -276,7 +276,7 @@ class Trainer:
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         h, w = self.size
-        noise = draw_noise(batch, h, w, NOISE_PROBABILITY, gen, self.device)
+        noise = draw_noise(batch, h, w, generator=gen, device=self.device)
         holes = random_hole_masks(batch, h, w, gen, device=self.device)
         return noise, holes
 
