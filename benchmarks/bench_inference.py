@@ -18,7 +18,8 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
   (2 FLOP per multiply-add; convolutions and matmuls, which are > 99.9 % of them).
 * **Variants** (at 256x192, ``--variant-batch``): NCHW or channels_last, whichever is not the
   device's default (:func:`acgpn.runtime.prefers_channels_last`), torch.compile, autocast (bf16 on
-  CPUs with AVX512-BF16/AMX, else a note that it fell back; bf16 and fp16 on GPUs), and the ONNX
+  CPUs with AVX512-BF16/AMX, else a note that it fell back; bf16 and fp16 on GPUs, in NHWC and
+  NCHW), on GPUs TF32 and CUDA graphs (:class:`acgpn.speed.CudaGraphPipeline`), and the ONNX
   export run by onnxruntime (``--force-autocast`` runs bf16 on any CPU, emulated without native
   bf16: for its numbers, not its speed). Each is compared with float32 eager on the same inputs and noise with
   the tie-aware comparison of parity step 7 (:mod:`acgpn.speed` documents the tolerances).
@@ -139,14 +140,19 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
     h, w = args.size
     pipe = recipe_pipeline(1).to(args.device)
     variant = args.variant
-    autocast = variant if variant in ("bf16", "fp16") else None
+    parts = set(variant.split("+"))  # e.g. "bf16+channels_last+cuda_graph"
+    autocast = next((p for p in ("bf16", "fp16") if p in parts), None)
     default_nhwc = pipe.g1.conv1[0].weight.is_contiguous(memory_format=torch.channels_last)  # acgpn.runtime.prefers_channels_last
     if variant == "nchw" and not default_nhwc or variant == "channels_last" and default_nhwc:
         return {"notes": [f"{variant} is already the default on this device"]}
-    if variant == "nchw":
+    if "nchw" in parts:
         pipe.set_channels_last(False)
-    notes = apply_speed_options(pipe, channels_last=variant == "channels_last", compile=variant == "compile", autocast=autocast,
-                                force_autocast=args.force_autocast)  # fmt: skip
+    notes = apply_speed_options(pipe, channels_last="channels_last" in parts, compile="compile" in parts, autocast=autocast,
+                                force_autocast=args.force_autocast, tf32="tf32" in parts)  # fmt: skip
+    if "cuda_graph" in parts:
+        from acgpn.speed import CudaGraphPipeline
+
+        pipe = CudaGraphPipeline(pipe)
     batch = {k: v.to(args.device) for k, v in parity_batch(args.batch, h, w).items()}
     noise = pipe.sample_noise(args.batch, h, w, torch.Generator().manual_seed(0))
     ref_path = Path(args.ref_dir) / f"ref_{h}x{w}_b{args.batch}.pt"
@@ -157,8 +163,12 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
     if variant != "eager" and ref_path.exists():
         ref = torch.load(ref_path)
         decisions = TieAwareDecisions(ref["layout_ids"].to(args.device), ref["predicted_cloth_mask"].to(args.device), tie_margin=margin)
-        out = pipe(batch, noise=noise, decisions=decisions)
+        eager = pipe.pipe if "cuda_graph" in parts else pipe  # tie-aware decisions run eagerly; the graph's own output is compared below
+        out = eager(batch, noise=noise, decisions=decisions)
         result["check"] = {**_compare(out, ref_path, margin), "ties": decisions.ties_resolved, "violations": decisions.violations}
+        if "cuda_graph" in parts:  # the replayed graph against the same pipeline run eagerly, same noise
+            graphed, plain = pipe(batch, noise=noise).fake_image, eager(batch, noise=noise).fake_image
+            result["check"]["graph_vs_eager_max_abs"] = float((graphed - plain).abs().max())
     first, runs = _time(lambda: pipe(batch, noise=noise), args.device, args.repeats)
     if variant == "eager":
         out = pipe(batch, noise=noise)
@@ -206,10 +216,12 @@ def worker_official(args: argparse.Namespace) -> dict:
     from official import OfficialForward
 
     torch.set_num_threads(args.threads)
-    forward = OfficialForward(args.official)
-    samples = [{k: v[i : i + 1] for k, v in parity_batch(args.batch, 256, 192).items()} for i in range(args.batch)]
-    first, runs = _time(lambda: [forward(s) for s in samples], "cpu", args.repeats)
-    return {"first_s": first, "runs": runs, "peak_gib": _peak_memory_gib("cpu"), "calls_per_batch": args.batch}
+    if args.device.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True  # as ours runs
+    forward = OfficialForward(args.official, device=args.device)
+    samples = [{k: v[i : i + 1].to(args.device) for k, v in parity_batch(args.batch, 256, 192).items()} for i in range(args.batch)]
+    first, runs = _time(lambda: [forward(s) for s in samples], args.device, args.repeats)
+    return {"first_s": first, "runs": runs, "peak_gib": _peak_memory_gib(args.device), "calls_per_batch": args.batch}
 
 
 def worker_roofline(args: argparse.Namespace) -> dict:
@@ -369,7 +381,8 @@ def main() -> None:
     p.add_argument("--sizes", type=_size, nargs="+", help="override the preset's sizes (HxW)")
     p.add_argument("--batch-sizes", type=int, nargs="+", help="override the preset's batch sizes")
     p.add_argument("--repeats", type=int, help="timed runs per configuration (default: the preset's)")
-    p.add_argument("--variants", nargs="*", choices=("nchw", "channels_last", "compile", "autocast", "onnx"), help="override the preset's variants")
+    p.add_argument("--variants", nargs="*", choices=("nchw", "channels_last", "compile", "autocast", "onnx", "cuda_graph", "tf32"),
+                   help="override the preset's variants (cuda_graph and tf32: CUDA only, added to the presets on a GPU)")  # fmt: skip
     p.add_argument("--variant-batch", type=int, default=4)
     p.add_argument("--variant-size", type=_size, default=VARIANT_SIZE)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -401,9 +414,11 @@ def main() -> None:
     if args.sizes:
         grid = {tuple(s): list(args.batch_sizes or [1, 4]) for s in args.sizes}
     variants = chosen["variants"] if args.variants is None else args.variants
+    on_gpu = args.device.startswith("cuda")
+    if on_gpu and args.variants is None:  # onnxruntime-gpu is not assumed; CUDA graphs and TF32 are GPU questions
+        variants = [v for v in variants if v != "onnx"] + ["cuda_graph", "tf32"]
     if variants and args.variant_batch not in grid.get(args.variant_size, []):
         grid.setdefault(args.variant_size, []).append(args.variant_batch)
-    on_gpu = args.device.startswith("cuda")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="acgpn-bench-") as ref_dir:
         args.ref_dir = ref_dir
@@ -423,7 +438,7 @@ def main() -> None:
             for b in sorted(set(batches)):
                 r = {"size": list(size), "batch": b, **run_worker("pipeline", args, size=size, batch=b, variant="eager")}
                 rows.append(r)
-                if args.official and not on_gpu and size == (256, 192) and b in (1, 4):  # right after ours: same conditions
+                if args.official and size == (256, 192) and b in (1, 4):  # right after ours: same conditions
                     official[b] = run_worker("official", args, batch=b)
                 print_grid_row(r, flops, roof, official, bool(args.official))
                 save(record, args.json, started)
@@ -456,7 +471,11 @@ def run_variants(args: argparse.Namespace, variants: list[str], on_gpu: bool) ->
             r = run_worker("onnx", args, size=size, batch=b, repeats=reps) if "error" not in export else export
             out.append({"variant": "onnx (onnxruntime)", "batch": b, "size": list(size), "export": export, **r})
             continue
-        names = ["bf16", "fp16"] if v == "autocast" and on_gpu else ["bf16"] if v == "autocast" else [v]
+        if v in ("cuda_graph", "tf32") and not on_gpu:
+            out.append({"variant": v, "error": "CUDA only"})
+            continue
+        names = {"autocast": ["bf16", "fp16", "bf16+nchw", "fp16+nchw"] if on_gpu else ["bf16"],  # NHWC is autocast's GPU default
+                 "cuda_graph": ["cuda_graph", "bf16+cuda_graph"], "tf32": ["tf32", "tf32+channels_last"]}.get(v, [v])  # fmt: skip
         for name in names:
             r = run_worker("pipeline", args, size=size, batch=b, variant=name, repeats=reps)
             if name in ("bf16", "fp16") and args.force_autocast:

@@ -1,4 +1,4 @@
-"""Run the official ACGPN forward on the CPU, imported from a user's checkout and patched at run time.
+"""Run the official ACGPN forward on the CPU (or its own CUDA code on a GPU), imported from a user's checkout and patched at run time.
 
     from official import OfficialForward
     fwd = OfficialForward("path/to/DeepFashion_Try_On", seed=1)    # recipe weights of case `seed`
@@ -36,11 +36,13 @@ from torch import Tensor, nn
 OFFICIAL_SIZE = (256, 192)
 
 
-def _patch_for_cpu() -> None:
-    """Let CUDA-only code of the PyTorch 0.4 era run on the CPU with current torch and NumPy."""
-    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
-    nn.Module.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
-    torch.cuda.FloatTensor = lambda *size: torch.empty(*size, dtype=torch.float32)  # type: ignore[attr-defined]
+def _patch_for_cpu(on_gpu: bool = False) -> None:
+    """Let CUDA-only code of the PyTorch 0.4 era run on the CPU (or, ``on_gpu``, on its own CUDA
+    calls) with current torch and NumPy."""
+    if not on_gpu:
+        torch.Tensor.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
+        nn.Module.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
+        torch.cuda.FloatTensor = lambda *size: torch.empty(*size, dtype=torch.float32)  # type: ignore[attr-defined]
     for name, value in (("float", float), ("int", int)):
         if not hasattr(np, name):
             setattr(np, name, value)
@@ -65,11 +67,12 @@ def _find_inference_dir(checkout: str | Path) -> Path:
 class OfficialForward:
     """The official model with recipe weights; call it on an acgpn batch of size 1."""
 
-    def __init__(self, checkout: str | Path, seed: int = 1) -> None:
+    def __init__(self, checkout: str | Path, seed: int = 1, device: str = "cpu") -> None:
         from acgpn.parity import recipe_nets
 
         folder = _find_inference_dir(checkout)
-        _patch_for_cpu()
+        self.device = torch.device(device)
+        _patch_for_cpu(on_gpu=self.device.type == "cuda")
         sys.path.insert(0, str(folder))
         from models import networks  # type: ignore[import-not-found]
         from models.pix2pixHD_model import Pix2PixHDModel  # type: ignore[import-not-found]
@@ -80,7 +83,7 @@ class OfficialForward:
         model.Unet = networks.UnetMask(4, output_nc=4)
         for official, name in ((model.G1, "g1"), (model.G2, "g2"), (model.G, "g"), (model.Unet, "u")):
             official.load_state_dict(ours[name].state_dict(), strict=True)
-            official.eval()
+            official.to(self.device).eval()
         model.sigmoid, model.tanh, model.BCE = nn.Sigmoid(), nn.Tanh(), nn.BCEWithLogitsLoss()
         model.loss_filter = model.init_loss_filter(True, True)
         self.model = model.eval()
@@ -93,6 +96,7 @@ class OfficialForward:
         foreground masks from the label, the foreground image, the label with arms and noise
         merged into the cloth id (``all_clothes_label``).
         """
+        batch = {k: v.to(self.device) for k, v in batch.items()}
         label, image = batch["label"], batch["image"]
         if tuple(label.shape[-2:]) != OFFICIAL_SIZE or label.shape[0] != 1:
             raise ValueError(f"the official forward runs one 256x192 sample per call, got {tuple(label.shape)}")

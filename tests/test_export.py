@@ -246,3 +246,28 @@ def test_autocast_falls_back_with_a_message_where_the_device_lacks_it() -> None:
     assert resolve_autocast(None, torch.device("cpu")) == (None, None)
     with pytest.raises(ValueError):
         resolve_autocast("int8", torch.device("cpu"))
+
+
+def test_tf32_and_cuda_graphs_are_cuda_options() -> None:
+    """TF32 is off by default and only switched on for CUDA; the graph wrapper refuses other devices;
+    the TF32 context sets cuDNN's flag for CUDA only and restores it (its flag is settable without a GPU)."""
+    from acgpn.errors import InputError
+    from acgpn.runtime import cudnn_tf32
+    from acgpn.speed import CudaGraphPipeline, apply_speed_options
+
+    pipe = small_pipeline()
+    assert pipe.tf32 is False
+    notes = apply_speed_options(pipe, tf32=True)
+    assert pipe.tf32 is False and any("TF32" in n for n in notes)
+    with pytest.raises(InputError, match="CUDA graphs need the pipeline on a CUDA device"):
+        CudaGraphPipeline(pipe)
+    saved = torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cudnn.allow_tf32 = True
+        with cudnn_tf32(torch.device("cpu"), False):
+            assert torch.backends.cudnn.allow_tf32 is True  # not CUDA: untouched
+        with cudnn_tf32(torch.device("cuda"), False):
+            assert torch.backends.cudnn.allow_tf32 is False
+        assert torch.backends.cudnn.allow_tf32 is True
+    finally:
+        torch.backends.cudnn.allow_tf32 = saved

@@ -186,8 +186,10 @@ def test_tps_grid_generator_calls_the_ops_and_uses_its_stored_features():
     gen = TPSGridGenerator(size=(32, 24))
     control = tps.control_point_lattice()
     points = control[None] + 0.05 * torch.rand(2, 25, 2, generator=torch.Generator().manual_seed(0))
-    for size in ((32, 24), (16, 12)):  # stored features / computed on the fly
-        assert torch.equal(gen(points, *size), tps.sampling_grid(control, points, *size, gen.inverse_kernel))
+    stored = tps.sampling_grid(control, points, 32, 24, gen.inverse_kernel, gen.target_coordinate_repr)
+    assert torch.equal(gen(points, 32, 24), stored)
+    assert torch.equal(gen(points, 16, 12), tps.sampling_grid(control, points, 16, 12, gen.inverse_kernel))  # computed on the fly
+    assert torch.allclose(stored, tps.sampling_grid(control, points, 32, 24, gen.inverse_kernel), atol=1e-6)  # float64-made vs float32
     assert torch.allclose(gen(points, 32, 24), tps.sampling_grid(control, points, 32, 24), atol=1e-5)
     gen.target_coordinate_repr.zero_()  # loaded buffers are used as they are, like the official net
     assert not gen(points, 32, 24).any()
@@ -207,3 +209,26 @@ def test_refine_cloth_returns_eq6_and_its_parts():
     assert torch.equal(out.refined_cloth, out.rendered_cloth * (1 - out.alpha) + out.alpha * warped)
     outside = (mask == 0).expand_as(warped)
     assert torch.equal(out.refined_cloth[outside], out.rendered_cloth[outside])  # off M: only the render
+
+
+def test_tps_inverse_kernel_is_a_float64_inverse_on_any_machine():
+    """L^-1 is the float64 inverse of the float32 system matrix, rounded (one result whatever the
+    LAPACK; a float32 inverse is 1e-5 off): equal, to float32 rounding, to NumPy's float64 inverse;
+    the pixel features are float32 values of the same function."""
+    np = pytest.importorskip("numpy")
+    gen = TPSGridGenerator(size=(64, 48))
+    control = tps.control_point_lattice(dtype=torch.float32).double().numpy()
+
+    def phi(d2):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(d2 > 0, 0.5 * d2 * np.log(d2), 0.0)
+
+    def rows(q):
+        d2 = ((q[:, None, :] - control[None]) ** 2).sum(-1)
+        return np.concatenate([phi(d2), np.ones((len(q), 1)), q], axis=1)
+
+    system = tps.system_matrix(torch.from_numpy(control).float()).double().numpy()  # float32 L, as the official code builds it
+    inverse = torch.from_numpy(np.linalg.inv(system)).float()
+    features = torch.from_numpy(rows(tps.reference_pixel_grid(64, 48).double().numpy())).float()
+    assert (gen.inverse_kernel - inverse).abs().max() <= 1e-6  # a float32 LAPACK inverse is 1e-5 off
+    assert (gen.target_coordinate_repr - features).abs().max() <= 1e-6

@@ -32,6 +32,7 @@ from acgpn.modules.decisions import ThresholdDecisions, TieAwareDecisions
 from acgpn.nets import official_net
 from acgpn.pipeline import TryOnPipeline
 from acgpn.pose import pose_map
+from acgpn.runtime import cudnn_tf32
 
 #: Net index of the recipe (U=0, G1=1, G2=2, G=3).
 RECIPE_NET_INDEX: Final = {"u": 0, "g1": 1, "g2": 2, "g": 3}
@@ -39,6 +40,10 @@ RECIPE_NET_INDEX: Final = {"u": 0, "g1": 1, "g2": 2, "g": 3}
 TIE_MARGIN: Final = 1e-4
 #: Step 7's bound on the fake image (and step 6's when G is fed our own upstream results).
 MIN_PSNR: Final = 35.0
+#: Step 4's bound on the TPS buffer L^-1 (28x28, entries up to 6.3), a float32 LAPACK inverse: with
+#: cond(L) ~ 349, other LAPACK kernels (another CPU's MKL code path, a GPU) give results 1e-5 to 3e-5
+#: apart, so the buffer is compared at this bound and step 5 is fed the stored one.
+TPS_INVERSE_TOLERANCE: Final = 1e-4
 #: Tensors every vectors file must hold: name -> shape, with B, H, W, K symbolic.
 INPUT_SHAPES: Final = {
     "input.label": ("B", 1, "H", "W"),
@@ -241,7 +246,7 @@ def run_parity(
         return lambda stored: float((ours != stored).sum())
 
     threshold = ThresholdDecisions()
-    with torch.no_grad():
+    with torch.no_grad(), cudnn_tf32(pipe.device, pipe.tf32):  # full float32 on GPUs unless the pipeline asks for TF32
         add("0 pose map", "row sums max-abs", ref("check.pose_map_row_sum"), lambda r: _max_abs(pose.sum(-1), r), 0.0)
         add("0 pose map", "col sums max-abs", ref("check.pose_map_col_sum"), lambda r: _max_abs(pose.sum(-2), r), 0.0)
         product_mask, cloth = sgm.masked_cloth(color, product_mask)
@@ -265,10 +270,11 @@ def run_parity(
         # 4. STN from the stored target cloth mask.
         points = pipe.u.control_points(cloth, product_mask, target_cloth_mask)
         add("4 STN control points", "max-abs", ref("out.tps_control_points"), lambda r: _max_abs(points, r), 1e-5)
-        add("4 TPS inverse kernel", "max-abs", ref("out.tps_inverse_kernel"), lambda r: _max_abs(pipe.u.stn.tps.inverse_kernel, r), 1e-6)
+        add("4 TPS inverse kernel", "max-abs", ref("out.tps_inverse_kernel"), lambda r: _max_abs(pipe.u.stn.tps.inverse_kernel, r),
+            TPS_INVERSE_TOLERANCE)  # fmt: skip
         points = ref("out.tps_control_points", points)
-        # 5. TPS warp + refinement from stored points.
-        warped = cwm.warp_cloth(pipe.u, cloth, points, pipe.align_corners)
+        # 5. TPS warp + refinement from stored points (and stored L^-1).
+        warped = cwm.warp_cloth(pipe.u, cloth, points, pipe.align_corners, inverse_kernel=ref("out.tps_inverse_kernel"))
         add("5 TPS warp", "warped cloth max-abs", ref("out.warped_cloth"), lambda r: _max_abs(warped, r), 1e-4)
         warped = ref("out.warped_cloth", warped)
         refined = cwm.refine_cloth(pipe.u, warped, target_cloth_mask).refined_cloth

@@ -24,7 +24,7 @@ from acgpn.modules import cfm, cwm, sgm
 from acgpn.errors import InputError
 from acgpn.modules.decisions import Decisions, ThresholdDecisions
 from acgpn.nets import UNet, WarpNet
-from acgpn.runtime import prefers_channels_last
+from acgpn.runtime import cudnn_tf32, prefers_channels_last
 from acgpn.working_size import CONFIG_KEY, read_working_size, resize_batch, resize_noise, resize_output
 
 #: P(1) of the official binary noise channel: 1 - Phi(254.5 / 255).
@@ -128,6 +128,11 @@ class WorkingSizeRunner:
 class TryOnPipeline(WorkingSizeRunner, nn.Module):
     """The four nets (G1, G2, U, G) and the glue between them; called as
     :meth:`WorkingSizeRunner.forward`."""
+
+    #: On CUDA, let cuDNN run the float32 convolutions in TF32 (faster, ~1e-3 relative error;
+    #: :func:`acgpn.runtime.cudnn_tf32`). False: full float32, as parity needs. Ignored elsewhere
+    #: and by autocast's bf16 / fp16 convolutions. Set by ``apply_speed_options(pipe, tf32=True)``.
+    tf32: bool = False
 
     def __init__(
         self,
@@ -265,6 +270,12 @@ class TryOnPipeline(WorkingSizeRunner, nn.Module):
         decisions: Decisions | None = None,
     ) -> TryOnOutput:
         """Steps I-IV at the batch's own size: G's image as it is (no resizing, no pasting)."""
+        with cudnn_tf32(self.device, self.tf32):
+            return self._steps(batch, generator, noise, decisions)
+
+    def _steps(
+        self, batch: Mapping[str, Tensor], generator: torch.Generator | None, noise: Mapping[str, Tensor] | None, decisions: Decisions | None
+    ) -> TryOnOutput:
         image, label, cloth, product_mask, pose = (batch[k].to(self.device, self.dtype) for k in INPUT_KEYS)
         b, _, h, w = image.shape
         z = dict(noise) if noise is not None else self.sample_noise(b, h, w, generator)

@@ -40,9 +40,12 @@ class WarpedClothes:
     raw_alpha: Tensor  # (B, 1, H, W) alpha before masking by M
 
 
-def warp_cloth(net: WarpNet, cloth: Tensor, control_points: Tensor, align_corners: bool = False) -> Tensor:
-    """T^W_c: TPS-warp the (masked) cloth with the given control points."""
-    return warp(cloth, net.grid(control_points, *cloth.shape[-2:]), align_corners)
+def warp_cloth(
+    net: WarpNet, cloth: Tensor, control_points: Tensor, align_corners: bool = False, inverse_kernel: Tensor | None = None
+) -> Tensor:
+    """T^W_c: TPS-warp the (masked) cloth with the given control points (``inverse_kernel``: an L^-1
+    to use instead of the net's buffer)."""
+    return warp(cloth, net.stn.tps(control_points, *cloth.shape[-2:], inverse_kernel=inverse_kernel), align_corners)
 
 
 def refine_cloth(net: WarpNet, warped_cloth: Tensor, target_cloth_mask: Tensor) -> RefinedCloth:
