@@ -156,8 +156,8 @@ class CudaGraphPipeline:
     where the GPU otherwise waits on Python. The capture itself proves the forward free of host
     synchronisation (a synchronising op fails it). Inputs and noise are copied into the graph's
     static buffers; outputs are cloned out of it unless ``clone=False`` (then they are overwritten
-    by the next call of the same shape). Calls with ``decisions`` or a ``generator`` on another
-    device run eagerly; the noise is drawn outside the graph, as the eager call draws it.
+    by the next call of the same shape). Calls with ``decisions`` run eagerly; the noise is drawn
+    outside the graph (on ``generator``'s device, as the eager call draws it) and copied in.
     """
 
     def __init__(self, pipe: nn.Module, warmup: int = 2, clone: bool = True) -> None:
