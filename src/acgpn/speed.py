@@ -41,6 +41,8 @@ from torch import Tensor, nn
 
 from acgpn.errors import InputError
 from acgpn.parity import MIN_PSNR, TIE_MARGIN  # the parity-step-7 tolerances that channels_last and compile keep
+from acgpn.modules.decisions import Decisions
+from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS, TryOnOutput, TryOnPipeline
 
 #: Autocast dtypes by name.
 AUTOCAST_DTYPES: Final = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -160,12 +162,12 @@ class CudaGraphPipeline:
     outside the graph (on ``generator``'s device, as the eager call draws it) and copied in.
     """
 
-    def __init__(self, pipe: nn.Module, warmup: int = 2, clone: bool = True) -> None:
-        device = next(pipe.parameters()).device
+    def __init__(self, pipe: TryOnPipeline, warmup: int = 2, clone: bool = True) -> None:
+        device = pipe.device
         if device.type != "cuda":
             raise InputError(f"CUDA graphs need the pipeline on a CUDA device, it is on {device}")
         self.pipe, self.warmup, self.clone = pipe, warmup, clone
-        self._graphs: dict[tuple, tuple[torch.cuda.CUDAGraph, dict[str, Tensor], dict[str, Tensor], object]] = {}
+        self._graphs: dict[tuple, tuple[torch.cuda.CUDAGraph, dict[str, Tensor], dict[str, Tensor], TryOnOutput]] = {}
 
     def sample_noise(self, batch: int, height: int, width: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
         """The wrapped pipeline's noise draw."""
@@ -176,15 +178,13 @@ class CudaGraphPipeline:
         batch: Mapping[str, Tensor],
         generator: torch.Generator | None = None,
         noise: Mapping[str, Tensor] | None = None,
-        decisions: object | None = None,
-    ):  # -> TryOnOutput
-        from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS
-
+        decisions: Decisions | None = None,
+    ) -> TryOnOutput:
         if decisions is not None:
             return self.pipe(batch, generator=generator, noise=noise, decisions=decisions)
         b, _, h, w = batch["image"].shape
         if noise is None:
-            noise = self.pipe.sample_noise(b, h, w, generator)
+            noise = self.sample_noise(b, h, w, generator)
         key = tuple(tuple(batch[k].shape) for k in INPUT_KEYS)
         if key not in self._graphs:
             self._graphs[key] = self._capture(batch, noise)
@@ -196,11 +196,9 @@ class CudaGraphPipeline:
         graph.replay()
         if not self.clone:
             return static_out
-        return type(static_out)(**{f.name: getattr(static_out, f.name).clone() for f in fields(static_out)})
+        return TryOnOutput(**{f.name: getattr(static_out, f.name).clone() for f in fields(static_out)})
 
     def _capture(self, batch: Mapping[str, Tensor], noise: Mapping[str, Tensor]) -> tuple:
-        from acgpn.pipeline import INPUT_KEYS, NOISE_KEYS
-
         device, dtype = self.pipe.device, self.pipe.dtype
         static_in = {k: batch[k].to(device, dtype).clone() for k in INPUT_KEYS}
         static_noise = {k: noise[k].to(device, dtype).clone() for k in NOISE_KEYS}

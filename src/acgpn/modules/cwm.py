@@ -45,7 +45,7 @@ def warp_cloth(
 ) -> Tensor:
     """T^W_c: TPS-warp the (masked) cloth with the given control points (``inverse_kernel``: an L^-1
     to use instead of the net's buffer)."""
-    return warp(cloth, net.stn.tps(control_points, *cloth.shape[-2:], inverse_kernel=inverse_kernel), align_corners)
+    return warp(cloth, net.grid(control_points, *cloth.shape[-2:], inverse_kernel), align_corners)
 
 
 def refine_cloth(net: WarpNet, warped_cloth: Tensor, target_cloth_mask: Tensor) -> RefinedCloth:

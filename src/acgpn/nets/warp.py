@@ -189,9 +189,10 @@ class WarpNet(UNet):
         """STN: ``[E, M, T_c * E]`` -> (B, K, 2) control points (x, y)."""
         return self.stn.loc_net.cnn(torch.cat([product_mask, target_cloth_mask, masked_cloth], dim=1))
 
-    def grid(self, points: Tensor, height: int, width: int) -> Tensor:
-        """TPS sampling grid (B, H, W, 2) for the given control points."""
-        return self.stn.tps(points, height, width)
+    def grid(self, points: Tensor, height: int, width: int, inverse_kernel: Tensor | None = None) -> Tensor:
+        """TPS sampling grid (B, H, W, 2) for the given control points (``inverse_kernel``: an L^-1
+        to use instead of the buffer)."""
+        return self.stn.tps(points, height, width, inverse_kernel)
 
     def refine(self, target_cloth_mask: Tensor, warped_cloth: Tensor) -> Tensor:
         """Refinement U-Net on ``[M, T^W_c]`` -> (B, cloth_channels + 1, H, W) logits."""
