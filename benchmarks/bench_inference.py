@@ -27,7 +27,7 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
   (``benchmarks/official.py`` imports it from that checkout and patches it for the CPU; 256x192
   only; a batch of B is B calls of batch 1). Without it the spec §6 figures are shown, labelled as
   a fallback measured on another machine. Runs of a few repeats in separate processes move by
-  ±10 % on a shared machine; ``--alternate ROUNDS`` adds ours (NCHW and channels_last) and the
+  ±10 % on a shared machine; ``--alternate ROUNDS`` adds ours (NCHW, channels_last, and bf16 where the CPU has it) and the
   official code timed alternately in one process, order rotated each round, at
   ``--variant-batch``: every ratio then comes from the same minutes of the machine.
 
@@ -281,13 +281,15 @@ def worker_flops(args: argparse.Namespace) -> dict:
 
 
 def worker_alternate(args: argparse.Namespace) -> dict:
-    """Ours in NCHW, ours in channels_last and the official code, one timed batch of each per round,
-    the order rotated every round, all in this one process: the three share every drift of the
-    machine, which single runs of each in their own processes do not."""
+    """Ours in NCHW, ours in channels_last (and in bf16 channels_last where the CPU has bf16, or
+    with --force-autocast) and the official code, one timed batch of each per round, the order
+    rotated every round, all in this one process: they share every drift of the machine, which
+    single runs of each in their own processes do not."""
     import torch
 
     from acgpn.parity import recipe_pipeline
     from acgpn.runtime import tune_cpu_allocator
+    from acgpn.speed import apply_speed_options, cpu_supports_bf16
 
     sys.path.insert(0, str(HERE))
     from official import OfficialForward
@@ -298,8 +300,10 @@ def worker_alternate(args: argparse.Namespace) -> dict:
     forward = OfficialForward(args.official)
     samples = [{k: v[i : i + 1] for k, v in batch.items()} for i in range(args.batch)]
 
-    def ours(channels_last: bool):
+    def ours(channels_last: bool, autocast: str | None = None):
         pipe = recipe_pipeline(1).set_channels_last(channels_last)  # one pipeline per layout: no weight copies while timed
+        if autocast:
+            apply_speed_options(pipe, channels_last=channels_last, autocast=autocast, force_autocast=args.force_autocast)
         noise = pipe.sample_noise(args.batch, 256, 192, torch.Generator().manual_seed(0))
 
         def call() -> None:
@@ -308,13 +312,17 @@ def worker_alternate(args: argparse.Namespace) -> dict:
 
         return call
 
-    calls = {"nchw": ours(False), "channels_last": ours(True), "official": lambda: [forward(s) for s in samples]}
+    calls = {"nchw": ours(False), "channels_last": ours(True)}
+    if cpu_supports_bf16() or args.force_autocast:  # bf16's ratio from the same rounds (issue 13: 2.5x)
+        calls["bf16"] = ours(True, "bf16")
+    calls["official"] = lambda: [forward(s) for s in samples]
     for call in calls.values():  # warm-up
         call()
     seconds: dict[str, list[float]] = {name: [] for name in calls}
     names = list(calls)
     for round_ in range(args.repeats):
-        for name in names[round_ % 3 :] + names[: round_ % 3]:
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             t0 = time.perf_counter()
             calls[name]()
             seconds[name].append((time.perf_counter() - t0) / args.batch)
@@ -389,7 +397,7 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--official", default=os.environ.get("OFFICIAL") or None, help="a DeepFashion_Try_On checkout to run side by side")
     p.add_argument("--alternate", type=int, default=0, metavar="ROUNDS",
-                   help="with --official: also time ours (NCHW, channels_last) and the official code alternately in one process "
+                   help="with --official: also time ours (NCHW, channels_last, bf16 where the CPU has it) and the official code alternately in one process "
                         "for ROUNDS rounds at --variant-batch, the robust ratio on a machine whose speed drifts")  # fmt: skip
     p.add_argument("--force-autocast", action="store_true",
                    help="run the autocast variant even where the device lacks bf16 (emulated: its check against float32 is real, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -45,6 +46,29 @@ def test_tps_affine_is_reproduced_exactly():
     pts = torch.rand(50, 2, dtype=torch.float64) * 2 - 1
     out = tps.features(pts, control) @ tps.coefficients(control, values)
     assert torch.allclose(out[0], pts @ a.T + torch.tensor([0.05, -0.02], dtype=torch.float64), atol=1e-9)
+
+
+def test_ordered_matmul_rounds_each_product_and_sum_in_index_order():
+    """The TPS products sum term by term in float32 (each op rounded alone), the same bits on any
+    CPU kernel set or GPU: checked against NumPy's float32 arithmetic, one op at a time. Another
+    order (as other GEMM kernels take) gives other bits on such ill-conditioned sums."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(2, 7, 28, generator=g) * 30  # large terms that cancel, as L^-1's do
+    b = torch.randn(28, 3, generator=g)
+    out = tps.ordered_matmul(a, b)
+    assert out.shape == (2, 7, 3) and out.dtype == torch.float32
+    an, bn = a.numpy(), b.numpy()
+    expected = an[..., :, 0:1] * bn[0:1, :]
+    for k in range(1, 28):
+        expected = expected + an[..., :, k : k + 1] * bn[k : k + 1, :]  # float32 ops, each rounded
+    assert np.array_equal(out.numpy(), expected)
+    backwards = an[..., :, 27:28] * bn[27:28, :]
+    for k in range(26, -1, -1):
+        backwards = backwards + an[..., :, k : k + 1] * bn[k : k + 1, :]
+    assert not np.array_equal(backwards, expected)  # the order shows in these sums
+    assert torch.allclose(out, a @ b, atol=1e-3)  # the same product, up to rounding
+    with pytest.raises(ValueError, match="cannot multiply"):
+        tps.ordered_matmul(a, b[:5])
 
 
 def test_tps_is_differentiable():
