@@ -1,13 +1,12 @@
 """Shared fixtures: small synthetic datasets generated once per test session, and the run's schedule.
 
 Schedule on 2 cores. ``make test`` runs two pytest-xdist workers (``-n 2 --dist worksteal``), one
-thread each: the long tests (the other-kernels parity run, then those marked ``slow``: full-size
-nets, subprocess and browser runs) are handed out first, so that the short ones fill the gaps and
-neither core waits at the end. A plain ``pytest`` run (one process) keeps its own schedule: tests
-marked ``slow`` run last, on every core; the others first, on one thread (their small nets gain
-nothing from a second one). Meanwhile the parity check on other CPU kernels runs in a one-thread
-subprocess started at collection, on the core they leave free (its test, the very last, collects
-the result), and the web demo's server starts there for the browser test.
+thread each: the long tests (those marked ``slow``: full-size nets, subprocess and browser runs)
+are handed out first, so that the short ones fill the gaps and neither core waits at the end. A
+plain ``pytest`` run (one process) keeps its own schedule: tests marked ``slow`` run last, on
+every core; the others first, on one thread (their small nets gain nothing from a second one).
+Meanwhile the web demo's server starts in the background for the browser test. The parity run on
+the portable CPU kernels is ``make check-kernels`` (CI runs it after ``make test``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +28,6 @@ pytest_plugins = ["model_fixtures"]  # recipe-weight nets shared by the model te
 ALL_THREADS = torch.get_num_threads()
 #: This process's pytest-xdist worker id (gw0, gw1, ...), or None in a plain run.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-OTHER_KERNELS_TEST = "test_parity_cli_passes_on_other_cpu_kernels"
 
 
 @dataclass
@@ -42,27 +39,8 @@ class Background:
     url: str = ""
 
 
-#: The session's background processes by name: "other_kernels", "demo" (test_demo_browser's server).
+#: The session's background processes by name: "demo" (test_demo_browser's server).
 BACKGROUND = pytest.StashKey[dict[str, Background]]()
-
-
-def _start_other_kernels_parity() -> Background:
-    """``acgpn parity`` under ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default, one thread, on
-    sample 1 of the vectors with every output (the portable kernels run the official-size nets
-    about 3x slower; ``make check-kernels`` runs the whole file); output in ``folder/output.txt``."""
-    from model_fixtures import PARITY_FILE
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    folder = Path(tempfile.mkdtemp(prefix="acgpn-kernels-"))
-    path = folder / "parity_seed1_sample1.safetensors"
-    with safe_open(str(PARITY_FILE), "pt") as f:
-        one = {k: f.get_tensor(k) if k == "out.tps_inverse_kernel" else f.get_tensor(k)[1:2].contiguous() for k in f.keys()}
-        save_file(one, str(path), metadata=f.metadata())
-    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "acgpn.cli.main", "parity", str(path)]
-    with (folder / "output.txt").open("w") as log:
-        return Background(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), folder)
 
 
 @pytest.hookimpl(trylast=True)  # after -m / -k deselection
@@ -70,12 +48,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Order and background processes (see the module docstring). Under xdist every worker
     collects the same items and sorts them alike, as it must; nothing starts in the background."""
     if XDIST_WORKER is not None:
-        items.sort(key=lambda item: (item.name != OTHER_KERNELS_TEST, item.get_closest_marker("slow") is None))
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
         return
-    items.sort(key=lambda item: (item.name == OTHER_KERNELS_TEST, item.get_closest_marker("slow") is not None))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is not None)
     background = config.stash.setdefault(BACKGROUND, {})
-    if any(item.name == OTHER_KERNELS_TEST for item in items):
-        background["other_kernels"] = _start_other_kernels_parity()
     browser = next((item for item in items if item.module.__name__ == "test_demo_browser"), None)  # type: ignore[attr-defined]
     if browser is not None and browser.module.demo_available():  # type: ignore[attr-defined]
         work = Path(tempfile.mkdtemp(prefix="acgpn-demo-"))
@@ -94,18 +70,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             job.proc.kill()
             job.proc.wait()
         shutil.rmtree(job.folder, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def other_kernels_parity(request: pytest.FixtureRequest) -> tuple[int, str]:
-    """(exit code, output) of the other-kernels parity run: the one started at collection in a
-    plain run, else started now (see the module docstring)."""
-    background = request.config.stash.setdefault(BACKGROUND, {})  # its folder goes at the session's end
-    if "other_kernels" not in background:  # under xdist: nothing was started at collection
-        background["other_kernels"] = _start_other_kernels_parity()
-    job = background["other_kernels"]
-    code = job.proc.wait(timeout=900)
-    return code, (job.folder / "output.txt").read_text()
 
 
 @pytest.fixture(scope="session")

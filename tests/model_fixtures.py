@@ -26,6 +26,20 @@ def shared_reference() -> Path:
 PARITY_FILE = shared_reference() / "parity_seed1.safetensors"
 
 
+def one_sample_vectors(folder: Path, index: int = 1) -> Path:
+    """A copy of the parity vectors holding sample ``index`` alone (every input and output; the
+    shared TPS buffer whole): half the cost of a protocol run. Sample 1 holds near-tie G1 pixels
+    that any weight perturbation flips (2-3 of them for perturbation seeds 0-2), sample 0 not always."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = Path(folder) / f"parity_seed1_sample{index}.safetensors"
+    with safe_open(str(PARITY_FILE), "pt") as f:
+        one = {k: f.get_tensor(k) if k == "out.tps_inverse_kernel" else f.get_tensor(k)[index : index + 1].contiguous() for k in f.keys()}
+        save_file(one, str(path), metadata=f.metadata())
+    return path
+
+
 @pytest.fixture(scope="session")
 def recipe_seed1():
     """The four official nets with recipe weights of case seed 1 (eval mode, CPU, float32)."""

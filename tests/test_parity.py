@@ -1,8 +1,9 @@
 """The parity protocol on parity_seed1, in forms that hold on any CPU, GPU or kernel set.
 
-* the CLI passes on other CPU kernels (``ONEDNN_MAX_CPU_ISA=SSE41 ATEN_CPU_CAPABILITY=default``);
-* "another machine" is emulated by perturbing every weight by a relative 1e-6: every check still
-  passes, and step 7 reports the near-tie G1 pixels it resolved;
+* "another machine": on sample 1, with every weight perturbed by a relative 1e-6, every check
+  still passes, and step 7 reports the near-tie G1 pixels it resolved (``make check-kernels`` runs
+  the whole file on the portable CPU kernels, ``ONEDNN_MAX_CPU_ISA=SSE41
+  ATEN_CPU_CAPABILITY=default``; CI runs it after the tests);
 * the checks can fail: a decision flipped far from its boundary fails step 7, and the other warp
   convention fails step 5;
 * files with only some outputs give SKIP lines; malformed files give one error line and exit 2.
@@ -14,7 +15,7 @@ import copy
 
 import pytest
 import torch
-from model_fixtures import PARITY_FILE
+from model_fixtures import PARITY_FILE, one_sample_vectors
 from safetensors import safe_open
 from safetensors.torch import save_file
 from typer.testing import CliRunner
@@ -27,14 +28,15 @@ from acgpn.parity import g1_crop, load_vectors, psnr, run_parity
 from acgpn.pipeline import TryOnPipeline
 from acgpn.pose import pose_map
 
-#: Relative weight perturbation that stands in for another machine's rounding (flips 1-4 near-tie
-#: G1 pixels on seed 1, each with a margin below 1.4e-5).
-PERTURBATION = 1e-6
-
 
 def _read(path=PARITY_FILE) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     with safe_open(str(path), "pt") as f:
         return {k: f.get_tensor(k) for k in f.keys()}, f.metadata()
+
+
+#: Relative weight perturbation that stands in for another machine's rounding (flips 2-3 near-tie
+#: G1 pixels of sample 1 for perturbation seeds 0-2, each with a margin below 1.4e-5).
+PERTURBATION = 1e-6
 
 
 def _perturbed(nets: dict[str, torch.nn.Module], seed: int = 0) -> TryOnPipeline:
@@ -47,43 +49,27 @@ def _perturbed(nets: dict[str, torch.nn.Module], seed: int = 0) -> TryOnPipeline
     return pipe
 
 
-@pytest.fixture(scope="module")
-def perturbed_results(recipe_seed1):
-    """The whole protocol with weights perturbed as another machine's rounding would (step 7
-    batched only: the CLI test covers the per-sample run)."""
-    return {(r.step, r.metric): r for r in run_parity(PARITY_FILE, pipe=_perturbed(recipe_seed1), per_sample=False)}
-
-
 @pytest.mark.slow
-def test_another_machine_passes_every_check_and_resolves_ties(perturbed_results):
-    failed = [str(r) for r in perturbed_results.values() if not r.passed]
+def test_another_machine_passes_every_check_and_resolves_ties(recipe_seed1, tmp_path):
+    """The protocol on sample 1 with every weight perturbed as another machine's rounding would
+    leave it (one test: a second sharing its run could land on the other xdist worker and redo
+    it): every check passes, near-tie G1 pixels flip against the file and step 7 takes the file's
+    decision there, and the steps fed identical stored inputs that do only integer or mask logic
+    stay bit-exact. Run with the portable kernels it stacks both kinds of rounding."""
+    path = one_sample_vectors(tmp_path, 1)
+    results = {(r.step, r.metric): r for r in run_parity(path, pipe=_perturbed(recipe_seed1))}
+    failed = [str(r) for r in results.values() if not r.passed]
     assert not failed, failed
-    assert {step.split()[0] for step, _ in perturbed_results} == {"0", "1", "2", "3", "4", "5", "6", "7"}
-    assert not any(r.skipped for r in perturbed_results.values())
-    g1 = perturbed_results[("1 G1 layout", "label mismatch %")]
+    assert {step.split()[0] for step, _ in results} == {"0", "1", "2", "3", "4", "5", "6", "7"}
+    assert not any(r.skipped for r in results.values()) and len(results) == 17
+    g1 = results[("1 G1 layout", "label mismatch %")]
     assert 0 < g1.value < 0.1  # near-tie pixels flipped against the file ...
-    e2e = perturbed_results[("7 end to end (batched)", "fake image PSNR dB")]
+    e2e = results[("7 end to end (batched)", "fake image PSNR dB")]
     ties = int(e2e.detail.split("ties resolved: ")[1].split()[0])
     assert ties >= 1 and e2e.value >= 35  # ... and step 7 took the file's decision there
-
-
-@pytest.mark.slow
-def test_integer_logic_is_exact_on_any_machine(perturbed_results):
-    """Steps fed identical stored inputs and doing only integer/mask logic are bit-exact everywhere."""
     for key in [("3 composition", "cloth mask mismatches"), ("3 composition", "final label mismatches"),
                 ("0 pose map", "row sums max-abs"), ("0 pose map", "col sums max-abs")]:  # fmt: skip
-        assert perturbed_results[key].value == 0, key
-
-
-@pytest.mark.slow
-def test_parity_cli_passes_on_other_cpu_kernels(other_kernels_parity):
-    """`acgpn parity` on the vectors with the portable kernels (other rounding than the file's CPU);
-    started by conftest in a background subprocess when the tests are collected, collected last."""
-    code, output = other_kernels_parity
-    assert code == 0, output
-    lines = [line for line in output.splitlines() if line.strip()]
-    assert len(lines) == 18 and all(line.startswith("PASS") for line in lines), output
-    assert lines[-1] == "PASS: 17/17 checks passed"
+        assert results[key].value == 0, key
 
 
 def test_tie_aware_decisions_take_the_reference_only_at_ties():

@@ -69,10 +69,11 @@ def ordered_matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.shape[-1] != b.shape[-2]:
         raise ValueError(f"cannot multiply {tuple(a.shape)} by {tuple(b.shape)}")
     # Transposed, so each term reads a contiguous row of a^T: (*, N, M) += b^T[..., :, k] x a^T[..., k, :]
-    at, bt = a.transpose(-1, -2).contiguous(), b.transpose(-1, -2)
-    out = at[..., None, 0, :] * bt[..., :, 0:1]
-    for k in range(1, a.shape[-1]):
-        out.add_(at[..., None, k, :] * bt[..., :, k : k + 1])
+    a_rows = a.transpose(-1, -2).contiguous().unsqueeze(-3).unbind(-2)  # K x (*, 1, M)
+    b_cols = b.transpose(-1, -2).unsqueeze(-1).unbind(-2)  # K x (*, N, 1)
+    out = a_rows[0] * b_cols[0]
+    for a_k, b_k in zip(a_rows[1:], b_cols[1:]):
+        out.add_(a_k * b_k)
     return out.transpose(-1, -2)
 
 
