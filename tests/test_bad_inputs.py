@@ -330,8 +330,11 @@ SYNTH_FAULTS: list[tuple[str, list[str], str, str]] = [
     [(["infer", "--data", "ds", "--out", "o", "--batch-size", "0"], "acgpn infer: Invalid value for '--batch-size'"),
      (["infer", "--out", "o"], "acgpn infer: Missing option '--data'"),
      (["synth", "d", "--bogus"], "acgpn synth: No such option: --bogus"),
-     (["bogus"], "acgpn: No such command 'bogus'")],
-    ids=["range", "missing", "unknown-option", "unknown-command"],
+     (["bogus"], "acgpn: No such command 'bogus'"),
+     (["infer", "--data", "ds", "--out", ""], "--out: empty value"),  # not the current folder
+     (["infer", "--data=", "--out", "o"], "--data: empty value"),
+     (["synth", ""], "argument 2: empty value")],
+    ids=["range", "missing", "unknown-option", "unknown-command", "empty-out", "empty-equals", "empty-positional"],
 )  # fmt: skip
 def test_bad_options_are_one_line(args: list[str], text: str, tmp_path: Path) -> None:
     """click's usage errors too: one ``error:`` line and exit 2, not the multi-line usage box."""

@@ -10,7 +10,16 @@ from acgpn.errors import InputError
 
 class _Commands(TyperGroup):
     """Turns :class:`InputError` from any command, and a bad option value of a command (click's
-    usage errors), into one stderr line and exit code 2."""
+    usage errors), into one stderr line and exit code 2. An empty argument (``--out ""``, mostly
+    an unset shell variable) is refused before parsing: as a path it would mean the current folder."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        for i, arg in enumerate(args):
+            if arg == "" or (arg.startswith("--") and arg.endswith("=")):
+                option = arg[:-1] if arg else (args[i - 1] if i and args[i - 1].startswith("-") else f"argument {i + 1}")
+                typer.echo(f"error: {option}: empty value (an unset shell variable?); expected a value (see --help)", err=True)
+                raise typer.Exit(2)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
