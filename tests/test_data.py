@@ -305,6 +305,21 @@ def test_size_mismatch_within_sample(tiny: Path) -> None:
         ds[1]
 
 
+def test_camera_jpeg_orientation_is_applied(tiny: Path) -> None:
+    """A person JPEG stored sideways with EXIF orientation 6 (as phones store portrait shots) is read
+    upright, as parsers and pose estimators (OpenCV) read it: it then matches its label map."""
+    path = tiny / "test_img/000000_0.jpg"
+    upright = Image.open(path).convert("RGB")
+    upright.save(path, quality=100)
+    expected = TryOnDataset(tiny)[0]["image"]
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the viewer turns the stored pixels 90 degrees clockwise
+    upright.transpose(Image.Transpose.ROTATE_90).save(path, quality=100, exif=exif)
+    assert Image.open(path).size == (64, 48)  # stored sideways: W x H swapped
+    image = TryOnDataset(tiny)[0]["image"]
+    assert image.shape == expected.shape and float((image - expected).abs().mean()) < 0.02
+
+
 def test_missing_and_truncated_files(tiny: Path) -> None:
     (tiny / "test_label/000000_0.png").unlink()
     (tiny / "test_pose/000001_0_keypoints.json").unlink()

@@ -3,6 +3,8 @@
 * Only regular files are read (:func:`acgpn.fileio.read_bytes`: no hang on a pipe), and only JPEG
   and PNG content is decoded, whatever the file name says (:data:`IMAGE_FORMATS`). Images are
   decoded completely (``Image.load()``), so truncated files fail here, not later.
+* A camera JPEG's EXIF orientation is applied (:func:`load_image`): the pixels are read upright, as
+  shown, as OpenCV's ``imread`` (used by pose estimators and human parsers) reads them.
 * Person images, cloth images and cloth masks must be opaque (:func:`has_transparency`: an alpha
   channel would be dropped silently, and a mask stored in alpha read as black).
 * Person and cloth images: converted to RGB, resized with PIL BICUBIC, ``x / 255 * 2 - 1``.
@@ -27,7 +29,7 @@ from typing import Final
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from acgpn.data.size import Size
 from acgpn.errors import InputError
@@ -41,8 +43,13 @@ _SIGNATURES: Final = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 _SIXTEEN_BIT: Final = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I"})
 
 
+#: The EXIF tag of the orientation a viewer applies (1: as stored).
+EXIF_ORIENTATION: Final = 0x0112
+
+
 def load_image(path: str | Path, what: str) -> Image.Image:
-    """Read a regular JPEG / PNG file and decode it fully; :class:`InputError` naming ``path`` and ``what``."""
+    """Read a regular JPEG / PNG file and decode it fully, upright (EXIF orientation applied);
+    :class:`InputError` naming ``path`` and ``what``."""
     data = read_bytes(path, what)
     if not data.startswith(_SIGNATURES):
         raise InputError(f"not a JPEG or PNG file (expected {what}; accepted image types: JPEG, PNG)", path)
@@ -55,6 +62,8 @@ def load_image(path: str | Path, what: str) -> Image.Image:
             raise InputError(f"too large to decode ({exc}); downscale it first (expected {what})", path) from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise InputError(f"unreadable or truncated image, expected {what} ({exc})", path) from None
+    if img.getexif().get(EXIF_ORIENTATION, 1) != 1:  # only then: exif_transpose copies the image
+        img = ImageOps.exif_transpose(img)
     return img
 
 

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
 from acgpn.data import Sample, build_sample
 from acgpn.data.files import as_grey, as_rgb, load_image, size_hw
@@ -82,9 +82,8 @@ class PreparedCloth:
 
 
 def read_photo(path: str | Path, what: str) -> Image.Image:
-    """A JPEG/PNG photo as RGB, EXIF orientation applied, size limits checked."""
+    """A JPEG/PNG photo as RGB, EXIF orientation applied (:func:`load_image`), size limits checked."""
     img = load_image(path, what)
-    img = ImageOps.exif_transpose(img) or img
     check_photo(img, path, what)
     return as_rgb(img)
 
