@@ -115,6 +115,30 @@ def test_fast_math_in_channels_last_keeps_outputs_and_gradients():
         assert (fast_net(x.contiguous(memory_format=torch.channels_last)).double() - out64).abs().max() < 1e-4
 
 
+@pytest.mark.parametrize("size", [(32, 32), (31, 33)])  # at and just below unet.GROUP_NORM_MIN_PIXELS
+def test_bf16_channels_last_instance_norm_is_a_norm_of_its_input(size, monkeypatch):
+    """bf16 NHWC maps on the CPU: group_norm from GROUP_NORM_MIN_PIXELS pixels up, the two-pass
+    path below; either way the bf16 output is the float64 instance norm of the same bf16 input
+    to within a few bf16 steps, also for a channel whose mean is 30 standard deviations."""
+    from acgpn.nets import unet
+
+    calls = []
+    real_group_norm = unet.F.group_norm
+    monkeypatch.setattr(unet.F, "group_norm", lambda *a, **k: calls.append(1) or real_group_norm(*a, **k))
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, *size) * torch.linspace(0.5, 3, 8).view(1, 8, 1, 1) + torch.linspace(-2, 30, 8).view(1, 8, 1, 1)
+    x = x.to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    norm = unet.InstanceNorm(8, inplace=True)
+    norm.fast_math = True
+    reference = torch.nn.functional.instance_norm(x.double(), eps=norm.eps)
+    with torch.inference_mode():
+        y = norm(x.clone())
+    assert len(calls) == (size[0] * size[1] >= unet.GROUP_NORM_MIN_PIXELS)
+    assert y.dtype == torch.bfloat16 and y.is_contiguous(memory_format=torch.channels_last)
+    # a bf16 step at |y| <= 4 is 2 ** -6; the two-pass path rounds the mean, the centred map and the scale
+    assert (y.double() - reference).abs().max() <= 4 * 2.0**-6  # measured 0.011 (group_norm), 0.036 (two-pass)
+
+
 def test_up_conv_keeps_its_folded_kernel_only_while_the_weight_is_unchanged(monkeypatch):
     """Inference reuses the folded transposed-conv kernel; any change of the weight (an optimiser
     step, a loaded state dict, a layout or dtype switch) refolds it, and autograd never sees it."""
