@@ -10,7 +10,7 @@ import torch
 
 from acgpn import checkpoints
 from acgpn.modules import cwm
-from acgpn.nets import OFFICIAL_NET_NAMES, UNet, WarpNet, official_net
+from acgpn.nets import OFFICIAL_NET_NAMES, UNet, VGG19Features, WarpNet, official_net, without_init
 from acgpn.nets.warp import TPSGridGenerator
 from acgpn.ops import tps
 from acgpn.pipeline import CPU_PER_SAMPLE_PIXELS, TryOnPipeline
@@ -204,6 +204,29 @@ def test_a_new_warp_net_starts_at_the_identity_warp():
     assert torch.allclose(net.grid(points, 64, 48), tps.reference_pixel_grid(64, 48).view(1, 64, 48, 2), atol=1e-5)
     assert torch.allclose(warped, cloth, atol=1e-3)
     assert not net.stn.loc_net.cnn.fc2.weight.any()
+
+
+def test_a_net_built_without_init_loads_into_the_same_net():
+    """without_init (the checkpoint loaders) skips the random init, not the derived TPS buffers:
+    loaded, it is the normally built net, buffers and outputs alike (a NaN in uninitialised
+    storage left unloaded would show)."""
+    def build() -> WarpNet:
+        return WarpNet(base_channels=4, loc_channels=(4, 4), loc_input_size=(64, 48))
+
+    torch.manual_seed(0)
+    reference = build().eval()
+    fresh = without_init(build)
+    assert torch.equal(fresh.stn.tps.lattice_points, reference.stn.tps.lattice_points)  # not in the state dict
+    fresh.load_state_dict(reference.state_dict())
+    fresh.eval()
+    for (key, a), (_, b) in zip(reference.state_dict().items(), fresh.state_dict().items()):
+        assert torch.equal(a, b), key
+    g = torch.Generator().manual_seed(1)
+    cloth, masks = torch.rand(2, 3, 64, 48, generator=g), torch.rand(2, 2, 64, 48, generator=g)
+    with torch.no_grad():
+        assert torch.equal(fresh.control_points(cloth, masks[:, :1], masks[:, 1:]), reference.control_points(cloth, masks[:, :1], masks[:, 1:]))
+    with pytest.raises(TypeError, match="reset_buffers"):  # a buffer no load fills and nothing recomputes
+        without_init(lambda: VGG19Features())
 
 
 def test_tps_grid_generator_calls_the_ops_and_uses_its_stored_features():

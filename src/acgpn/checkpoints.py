@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from acgpn.errors import InputError
 from acgpn.fileio import atomic_path, read_text, save_text
-from acgpn.nets import OFFICIAL_NET_NAMES, ConfigMixin, official_net
+from acgpn.nets import OFFICIAL_NET_NAMES, ConfigMixin, official_net, without_init
 
 #: The pipeline's components, by name.
 NET_NAMES: Final = OFFICIAL_NET_NAMES
@@ -190,9 +190,10 @@ def load_official(directory: str | Path) -> dict[str, nn.Module]:
     nets: dict[str, nn.Module] = {}
     for name in NET_NAMES:
         path = directory / OFFICIAL_FILES[name]
-        net = official_net(name)
         state = read_official_file(path)
-        check_state_dict(net, state, str(path), name.upper())
+        with torch.device("meta"):
+            check_state_dict(official_net(name), state, str(path), name.upper())
+        net = without_init(lambda: official_net(name))  # the random init would be overwritten
         net.load_state_dict(state)
         nets[name] = net
     return nets
@@ -310,7 +311,7 @@ def load_pretrained(
     nets: dict[str, nn.Module] = {}
     for name in names:
         check_state_dict(probes[name], states[name], str(weights_path), name.upper(), f" that {CONFIG_FILE} describes")
-        net = build_net(config["nets"][name])
+        net = without_init(lambda: build_net(config["nets"][name]))  # the random init would be overwritten
         net.load_state_dict(states[name])
         nets[name] = net
     return nets, options

@@ -29,7 +29,7 @@ from acgpn import checkpoints
 from acgpn.errors import InputError
 from acgpn.modules import cfm, cwm, sgm
 from acgpn.modules.decisions import ThresholdDecisions, TieAwareDecisions
-from acgpn.nets import official_net
+from acgpn.nets import official_net, without_init
 from acgpn.pipeline import TryOnPipeline
 from acgpn.pose import pose_map
 from acgpn.runtime import cudnn_tf32
@@ -103,7 +103,7 @@ def recipe_nets(seed: int) -> dict[str, nn.Module]:
     """The four official-size nets with recipe weights for case ``seed``."""
     nets = {}
     for name in checkpoints.NET_NAMES:
-        net = official_net(name)
+        net = without_init(lambda: official_net(name))  # the random init would be overwritten
         net.load_state_dict(recipe_state_dict(net, seed, RECIPE_NET_INDEX[name]))
         nets[name] = net.eval()
     return nets

@@ -111,17 +111,23 @@ class TPSGridGenerator(nn.Module):
         self.grid_shape, self.extent = (int(grid_shape[0]), int(grid_shape[1])), float(extent)
         height, width = size
         k = self.grid_shape[0] * self.grid_shape[1]
-        if torch.empty(0).is_meta:  # built on the meta device for its shapes only (acgpn.checkpoints)
-            control, inverse, features = torch.empty(k, 2), torch.empty(k + 3, k + 3), torch.empty(height * width, k + 3)
-        else:
-            control = self.lattice(torch.float32).to(torch.empty(0).device)
-            inverse = torch.inverse(tps.system_matrix(control).double()).float()  # float64: see the class docstring
-            features = tps.features(tps.reference_pixel_grid(height, width), control)
-        self.register_buffer("inverse_kernel", inverse)
+        self.register_buffer("inverse_kernel", torch.empty(k + 3, k + 3))
         self.register_buffer("padding_matrix", torch.zeros(3, 2))
-        self.register_buffer("target_coordinate_repr", features)
-        self.register_buffer("lattice_points", control, persistent=False)  # P (float32), not in the state dict
+        self.register_buffer("target_coordinate_repr", torch.empty(height * width, k + 3))
+        self.register_buffer("lattice_points", torch.empty(k, 2), persistent=False)  # P (float32), not in the state dict
         self.size = (height, width)
+        if not self.lattice_points.is_meta:  # on the meta device: shapes only (acgpn.nets.without_init)
+            self.reset_buffers()
+
+    @torch.no_grad()
+    def reset_buffers(self) -> None:
+        """Compute every buffer from the lattice, in place on its device: at construction, and
+        after ``to_empty`` (:func:`acgpn.nets.without_init`)."""
+        control = self.lattice(torch.float32).to(self.lattice_points.device)
+        self.lattice_points.copy_(control)
+        self.inverse_kernel.copy_(torch.inverse(tps.system_matrix(control).double()).float())  # float64: see the class docstring
+        self.padding_matrix.zero_()
+        self.target_coordinate_repr.copy_(tps.features(tps.reference_pixel_grid(*self.size), control))
 
     def lattice(self, dtype: torch.dtype = torch.float64) -> Tensor:
         """The target-space control points P (K, 2), computed afresh on the CPU in ``dtype``."""
