@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -61,6 +62,18 @@ def test_outputs_resume_and_batch_size_independence(tmp_path: Path, small_synth_
     for name in names:
         assert psnr(read(tmp_path / "b1" / name), read(tmp_path / "b2" / name)) > 35, name
     assert not list((tmp_path / "b2").glob(".*.tmp"))
+
+
+def test_compile_option_compiles_the_four_nets(tmp_path: Path, small_synth_dir: Path, tiny_ckpt: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--compile`` hands each of the four nets to ``torch.compile`` (recorded, not run here:
+    inductor takes minutes on a CPU; the bench measures it), and the run still writes its images."""
+    compiled: list[str] = []
+    monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *args, **kwargs: compiled.append(type(self).__name__))
+    args = ["infer", "--data", str(small_synth_dir), "--checkpoint", str(tiny_ckpt), "--device", "cpu", "--out", str(tmp_path / "out")]
+    res = CliRunner().invoke(app, [*args, "--compile"])
+    assert res.exit_code == 0, res.output
+    assert sorted(compiled) == ["UNet", "UNet", "UNet", "WarpNet"]
+    assert len(list((tmp_path / "out").glob("*.png"))) == len(TryOnDataset(small_synth_dir))
 
 
 def test_workers_give_the_same_images(tmp_path: Path, small_synth_dir: Path, one_thread: None) -> None:

@@ -37,6 +37,7 @@ def register(app: typer.Typer) -> None:
         channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last", help="Nets in NHWC layout (torch backend); default: on CPUs with AVX2 or AVX-512 kernels, unless --exact (acgpn.runtime.prefers_channels_last)."),  # noqa: UP007
         autocast: Optional[str] = typer.Option(None, "--autocast", help="bf16 | fp16: nets under autocast where the device supports it, else float32 with a note (torch backend)."),
         tf32: bool = typer.Option(False, "--tf32", help="CUDA: float32 convolutions in TF32 (faster; moves near-threshold decisions, off for parity)."),
+        compile_nets: bool = typer.Option(False, "--compile", help="torch.compile the four nets (torch backend): each new batch shape compiles first (~40 s on a GPU); pays on GPUs, not on CPUs."),
         preserve: Optional[bool] = typer.Option(None, "--preserve/--no-preserve", help=PRESERVE_HELP),  # noqa: UP007
     ) -> None:
         """Run try-on on a dataset with official or converted checkpoints (default: the embedded synthetic model)."""
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
             from acgpn.export import OnnxPipeline
 
             ignored = [name for name, given in (("--exact", not fast_math), ("--[no-]channels-last", channels_last is not None),
-                                                ("--autocast", bool(autocast)), ("--tf32", tf32)) if given]  # fmt: skip
+                                                ("--autocast", bool(autocast)), ("--tf32", tf32), ("--compile", compile_nets)) if given]  # fmt: skip
             if ignored:
                 typer.echo(f"note: {', '.join(ignored)} ignored with --backend onnxruntime (the exported graph fixes its ops)", err=True)
 
@@ -83,10 +84,10 @@ def register(app: typer.Typer) -> None:
             pipe = TryOnPipeline.from_checkpoint(checkpoint, device=dev, align_corners=align_corners).set_fast_math(fast_math)
             if channels_last is not None:
                 pipe.set_channels_last(channels_last)
-            if autocast or tf32:
+            if autocast or tf32 or compile_nets:
                 from acgpn.speed import apply_speed_options
 
-                for note in apply_speed_options(pipe, autocast=autocast, tf32=tf32):
+                for note in apply_speed_options(pipe, autocast=autocast, tf32=tf32, compile=compile_nets):
                     typer.echo(f"note: {note}", err=True)
         if preserve is not None:
             pipe.preserve_content = preserve
