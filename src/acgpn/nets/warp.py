@@ -111,10 +111,10 @@ class TPSGridGenerator(nn.Module):
         self.grid_shape, self.extent = (int(grid_shape[0]), int(grid_shape[1])), float(extent)
         height, width = size
         k = self.grid_shape[0] * self.grid_shape[1]
-        self.register_buffer("inverse_kernel", torch.empty(k + 3, k + 3))
+        self.register_buffer("inverse_kernel", torch.empty(k + 3, k + 3, dtype=torch.float32))
         self.register_buffer("padding_matrix", torch.zeros(3, 2))
-        self.register_buffer("target_coordinate_repr", torch.empty(height * width, k + 3))
-        self.register_buffer("lattice_points", torch.empty(k, 2), persistent=False)  # P (float32), not in the state dict
+        self.register_buffer("target_coordinate_repr", torch.empty(height * width, k + 3, dtype=torch.float32))
+        self.register_buffer("lattice_points", torch.empty(k, 2, dtype=torch.float32), persistent=False)  # P (float32), not in the state dict
         self.size = (height, width)
         if not self.lattice_points.is_meta:  # on the meta device: shapes only (acgpn.nets.without_init)
             self.reset_buffers()
