@@ -9,6 +9,9 @@ full-size export takes about a minute and its runs another, too slow for `make t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -243,6 +246,11 @@ def test_autocast_falls_back_with_a_message_where_the_device_lacks_it() -> None:
         assert dtype is None and "AVX512-BF16" in note
     dtype, note = resolve_autocast("fp16", torch.device("cpu"))
     assert dtype is None and "GPU" in note
+    if cpu_supports_bf16():  # oneDNN capped below bf16 would emulate it: reported as unsupported
+        code = "from acgpn.speed import cpu_supports_bf16; print(cpu_supports_bf16())"
+        env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+        assert res.stdout.strip() == "False", res.stdout + res.stderr
     assert resolve_autocast(None, torch.device("cpu")) == (None, None)
     with pytest.raises(ValueError):
         resolve_autocast("int8", torch.device("cpu"))

@@ -58,20 +58,23 @@ AUTOCAST_MIN_PSNR: Final = 25.0
 
 
 def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bf16 dot products (AVX512-BF16 or AMX-BF16), read from
-    ``/proc/cpuinfo`` (Linux); elsewhere oneDNN's own check, when this torch exposes it."""
+    """Whether this CPU has native bf16 dot products (AVX512-BF16 or AMX-BF16, read from
+    ``/proc/cpuinfo`` on Linux) and oneDNN may use them: its own check, when this torch exposes
+    it, says no under an ISA cap such as ``ONEDNN_MAX_CPU_ISA=AVX2`` (bf16 would then run emulated).
+    Without ``/proc/cpuinfo``, oneDNN's check alone."""
+    check = getattr(getattr(torch.ops, "mkldnn", None), "_is_mkldnn_bf16_supported", None)
+    try:
+        onednn: bool | None = bool(check()) if check is not None else None
+    except RuntimeError:
+        onednn = None
     if sys.platform.startswith("linux"):
         try:
             with open("/proc/cpuinfo", encoding="utf-8") as f:
                 flags = next((line for line in f if line.startswith("flags")), "").split()
-            return "avx512_bf16" in flags or "amx_bf16" in flags
+            return ("avx512_bf16" in flags or "amx_bf16" in flags) and onednn is not False
         except OSError:
             pass
-    check = getattr(getattr(torch.ops, "mkldnn", None), "_is_mkldnn_bf16_supported", None)
-    try:
-        return bool(check()) if check is not None else False
-    except RuntimeError:
-        return False
+    return bool(onednn)
 
 
 def resolve_autocast(name: str | None, device: torch.device) -> tuple[torch.dtype | None, str | None]:
@@ -89,7 +92,8 @@ def resolve_autocast(name: str | None, device: torch.device) -> tuple[torch.dtyp
         if dtype == torch.float16:
             return None, "fp16 autocast is for GPUs: running float32 on the CPU"
         if not cpu_supports_bf16():
-            return None, "this CPU has neither AVX512-BF16 nor AMX (bf16 would be emulated, slower than float32): running float32"
+            return None, ("no native bf16 here (the CPU has neither AVX512-BF16 nor AMX, or ONEDNN_MAX_CPU_ISA caps oneDNN below them; "
+                          "bf16 would be emulated, slower than float32): running float32")
         return dtype, None
     return None, f"autocast is not enabled on {device.type}: running float32"
 
