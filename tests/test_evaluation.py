@@ -79,6 +79,7 @@ def test_ssim_matches_scikit_image_to_1e4():
     assert torch.allclose(ssim(x, x), torch.ones(3), atol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning:torchmetrics")  # its notes on feature buffers and a 1-sample std
 def test_fid_kid_is_match_torchmetrics_on_stand_in_features():
     fid_mod = pytest.importorskip("torchmetrics.image.fid")
     kid_mod = pytest.importorskip("torchmetrics.image.kid")
