@@ -13,7 +13,7 @@ parity inputs (two people, tiled to the batch, resized for other sizes), weights
 
 * **Roofline**: a 3x3 convolution (128 -> 128 channels, 64x48, batch 4) measured in the same run on
   the same device, NCHW and channels_last (and bf16 where the device has it). The pipeline's
-  achieved GFLOP/s (its counted FLOPs / time) is reported against it.
+  achieved GFLOP/s (its counted FLOPs / time) is reported against the conv in its own layout.
 * **FLOPs**: multiply-adds counted per net with ``torch.utils.flop_counter`` on the meta device
   (2 FLOP per multiply-add; convolutions and matmuls, which are > 99.9 % of them).
 * **Variants** (at 256x192, ``--variant-batch``): NCHW or channels_last, whichever is not the
@@ -157,7 +157,7 @@ def worker_pipeline(args: argparse.Namespace) -> dict:
     noise = pipe.sample_noise(args.batch, h, w, torch.Generator().manual_seed(0))
     ref_path = Path(args.ref_dir) / f"ref_{h}x{w}_b{args.batch}.pt"
     margin = AUTOCAST_TIE_MARGIN if autocast else TIE_MARGIN
-    result: dict = {"notes": notes}
+    result: dict = {"notes": notes, "layout": "channels_last" if default_nhwc or "channels_last" in parts else "nchw"}
     if notes:  # the requested option fell back to float32 eager: nothing new to time
         return result
     if variant != "eager" and ref_path.exists():
@@ -532,7 +532,7 @@ def print_grid_row(r: dict, flops: dict, roof: dict, official: dict, side_by_sid
     if "error" in r:
         print(f"{size:>9} {r['batch']:>5}  {r['error']}", flush=True)
         return
-    ceiling = roof.get("gflops", {}).get("fp32_nchw")
+    ceiling = roof.get("gflops", {}).get(f"fp32_{r.get('layout', 'nchw')}")  # the conv in the layout the pipeline ran
     t = _median(r)
     per = t / r["batch"]
     gflop = flops.get(size, {}).get("fast_math", {}).get("total_gflop")
@@ -553,7 +553,8 @@ def print_grid_footer(side_by_side: bool) -> None:
     if not side_by_side:
         print("* official: spec §6 figures from another machine of the same class (fallback; pass --official PATH / "
               "make bench OFFICIAL=PATH to measure it side by side)")
-    print("roofline = achieved GFLOP/s / the fp32 NCHW 3x3-conv GFLOP/s above; official batch 4 = four batch-1 calls; "
+    print("roofline = achieved GFLOP/s / the fp32 3x3-conv GFLOP/s above in the pipeline's layout (channels_last where it is "
+          "the default); official batch 4 = four batch-1 calls; "
           "load = 1-min load average at the end of the configuration")
 
 
