@@ -409,7 +409,8 @@ def main() -> None:
     p.add_argument("--variant", default="eager", help=argparse.SUPPRESS)
     p.add_argument("--ref-dir", default="", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.worker:
+    if args.worker:  # one configuration, in this process (run by main(), or by hand as in the README)
+        args.repeats = args.repeats or PRESETS["default"]["repeats"]
         result = WORKERS[args.worker](args)
         result["load"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         print(json.dumps(result))
