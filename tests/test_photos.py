@@ -20,7 +20,6 @@ from typer.testing import CliRunner
 from acgpn.cli.main import app
 from acgpn.data import TryOnDataset
 from acgpn.errors import InputError
-from acgpn.nets import UNet, WarpNet
 from acgpn.photos.cloth import estimate_cloth_mask, frame_cloth
 from acgpn.photos.detect import coco18_from_blazepose
 from acgpn.photos.frame import CropTransform, crop, paste_back, portrait_box
@@ -40,13 +39,12 @@ ACGPN_TO_LIP = {0: 0, 1: 2, 4: 5, 5: 18, 6: 19, 7: 11, 8: 9, 9: 16, 10: 17, 11: 
 
 
 @pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(0)
-    pipe = TryOnPipeline(g1=UNet(37, 14, base_channels=4), g2=UNet(37, 1, base_channels=4),
-                         u=WarpNet(base_channels=4, loc_channels=(4, 4, 4, 4, 4, 8)), g=UNet(24, 3, base_channels=4))  # fmt: skip
-    folder = tmp_path_factory.mktemp("tiny")
-    pipe.save_pretrained(folder)
-    return folder
+def model_checkpoint() -> Path:
+    """The embedded (trained) model's folder, given as ``--checkpoint``: its try-ons are pictures
+    (a random-weight model's are noise), at the cost of tiny nets at 64x48."""
+    from acgpn.assets import DEFAULT_MODEL, EMBEDDED
+
+    return EMBEDDED[DEFAULT_MODEL]
 
 
 @pytest.fixture(scope="module")
@@ -185,9 +183,9 @@ def test_core_imports_neither_mediapipe_nor_gradio() -> None:
 
 
 # ------------------------------------------------------------------------------------ CLI
-def test_bad_photos_get_one_line_and_exit_2(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_bad_photos_get_one_line_and_exit_2(photos: dict[str, Path], model_checkpoint: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.png"
-    base = ["tryon", "--checkpoint", tiny_checkpoint, "--out", out, "--size", SIZE]
+    base = ["tryon", "--checkpoint", model_checkpoint, "--out", out, "--size", SIZE]
     given = ["--parse", photos["synth_parse"], "--parse-format", "lip", "--pose", photos["synth_keypoints"]]
     assert_error(cli(*base, "--person", photos["notes"], "--cloth", photos["shirt"]), "not a JPEG or PNG")
     assert_error(cli(*base, "--person", photos["tiny"], "--cloth", photos["shirt"]), "at least 64 pixels")
@@ -245,7 +243,7 @@ def test_prepare_refuses_an_output_among_its_inputs(photos: dict[str, Path], tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clothes", "parses", "people", "poses"]
 
 
-def test_a_pose_with_no_person_is_refused(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_a_pose_with_no_person_is_refused(photos: dict[str, Path], model_checkpoint: Path, tmp_path: Path) -> None:
     given = {"parse": photos["synth_parse"], "parse_format": "lip"}
     nobody = tmp_path / "nobody_keypoints.json"
     nobody.write_text(json.dumps({"people": []}))
@@ -269,12 +267,12 @@ def test_a_pose_with_no_person_is_refused(photos: dict[str, Path], tiny_checkpoi
     # The CLI: one line naming the pose file, nothing written.
     out = tmp_path / "out.png"
     res = cli("tryon", "--person", photos["synth"], "--cloth", photos["shirt"], "--pose", nobody, "--parse", photos["synth_parse"],
-              "--parse-format", "lip", "--out", out, "--checkpoint", tiny_checkpoint, "--size", SIZE)  # fmt: skip
+              "--parse-format", "lip", "--out", out, "--checkpoint", model_checkpoint, "--size", SIZE)  # fmt: skip
     assert_error(res, f"{nobody}: no person in this pose")
     assert not out.exists() and not out.with_suffix(".json").exists()
 
 
-def test_validate_and_infer_refuse_a_pose_with_string_numbers(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_validate_and_infer_refuse_a_pose_with_string_numbers(photos: dict[str, Path], model_checkpoint: Path, tmp_path: Path) -> None:
     person = prepare_person(photos["synth"], (64, 48), parse=photos["synth_parse"], parse_format="lip", pose=photos["synth_keypoints"])
     cloth = prepare_cloth(photos["shirt"], (64, 48))
     root = write_prepared(tmp_path / "ds", [person], [cloth], [(person.name, cloth.name)])
@@ -284,26 +282,29 @@ def test_validate_and_infer_refuse_a_pose_with_string_numbers(photos: dict[str, 
     pose.write_text(json.dumps(data))
     expected = f"{pose}: people[0].pose_keypoints_2d[4] is a string \"12\"; expected a JSON number"
     assert_error(cli("validate", root, "--pairs", root / "test_pairs.txt"), expected)
-    res = cli("infer", "--data", root, "--pairs", root / "test_pairs.txt", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "inf", "--device", "cpu")
+    res = cli("infer", "--data", root, "--pairs", root / "test_pairs.txt", "--checkpoint", model_checkpoint, "--out", tmp_path / "inf", "--device", "cpu")
     assert_error(res, expected)
     assert not (tmp_path / "inf").exists()
 
 
 @needs_mediapipe
-def test_no_person_and_two_people_are_refused(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
-    base = ["tryon", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "out.png", "--size", SIZE, "--cloth", photos["shirt"]]
+def test_no_person_and_two_people_are_refused(photos: dict[str, Path], model_checkpoint: Path, tmp_path: Path) -> None:
+    base = ["tryon", "--checkpoint", model_checkpoint, "--out", tmp_path / "out.png", "--size", SIZE, "--cloth", photos["shirt"]]
     assert_error(cli(*base, "--person", photos["coffee"]), "no person found")
     assert_error(cli(*base, "--person", photos["two_people"]), "2 people found")
     assert not any(tmp_path.iterdir())
 
 
 @needs_mediapipe
-def test_tryon_on_a_real_photograph(photos: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+def test_tryon_on_a_real_photograph(photos: dict[str, Path], model_checkpoint: Path, tmp_path: Path) -> None:
     out, kept = tmp_path / "astronaut_tryon.png", tmp_path / "prepared"
-    res = cli("tryon", "--person", photos["astronaut"], "--cloth", photos["shirt"], "--checkpoint", tiny_checkpoint,
+    res = cli("tryon", "--person", photos["astronaut"], "--cloth", photos["shirt"], "--checkpoint", model_checkpoint,
               "--out", out, "--size", SIZE, "--keep-prepared", kept, "--device", "cpu")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "APPROXIMATE" in res.stderr  # the log flags the parse
+    image = np.asarray(Image.open(out), dtype=np.float64)
+    steps = np.abs(np.diff(image, axis=0)).mean() + np.abs(np.diff(image, axis=1)).mean()
+    assert steps / 2 < 0.4 * image.std()  # a picture, not noise (as tests/test_demo_browser.py checks)
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["approximate_parse"] is True and meta["person"]["pose"] == "mediapipe"
 
@@ -324,7 +325,7 @@ def test_tryon_on_a_real_photograph(photos: dict[str, Path], tiny_checkpoint: Pa
     # The prepared folder is a valid dataset, and infer on it reproduces tryon's image.
     res = cli("validate", kept, "--pairs", kept / "test_pairs.txt")
     assert res.exit_code == 0 and res.stdout.startswith("ok: 1 persons, 1 clothes, 1 pairs"), res.output
-    res = cli("infer", "--data", kept, "--pairs", kept / "test_pairs.txt", "--checkpoint", tiny_checkpoint,
+    res = cli("infer", "--data", kept, "--pairs", kept / "test_pairs.txt", "--checkpoint", model_checkpoint,
               "--out", tmp_path / "infer", "--device", "cpu")  # fmt: skip
     assert res.exit_code == 0, res.output
     again = np.asarray(Image.open(tmp_path / "infer" / "astronaut_0__shirt_1.png"), dtype=np.int16)
@@ -332,7 +333,7 @@ def test_tryon_on_a_real_photograph(photos: dict[str, Path], tiny_checkpoint: Pa
 
     # --paste-back: the photo's size, the background far from the person untouched.
     pasted = tmp_path / "pasted.png"
-    res = cli("tryon", "--person", photos["astronaut"], "--cloth", photos["shirt"], "--checkpoint", tiny_checkpoint,
+    res = cli("tryon", "--person", photos["astronaut"], "--cloth", photos["shirt"], "--checkpoint", model_checkpoint,
               "--out", pasted, "--size", SIZE, "--paste-back", "--device", "cpu")  # fmt: skip
     assert res.exit_code == 0, res.output
     result, original = np.asarray(Image.open(pasted)), np.asarray(Image.open(photos["astronaut"]))
