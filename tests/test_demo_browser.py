@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from conftest import BACKGROUND
+from model_fixtures import roughness
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -101,14 +102,6 @@ def _result_pixels(page, timeout_ms: int, previous: str | None = None) -> tuple[
     return np.asarray(Image.open(io.BytesIO(body)).convert("RGB")), src
 
 
-def _roughness(pixels: np.ndarray) -> float:
-    """Mean absolute difference of neighbouring pixels over the image's spread: about 1.1 for
-    noise, far below it for a picture (a random-weight model's output is noise)."""
-    x = pixels.astype(np.float64)
-    steps = np.abs(np.diff(x, axis=0)).mean() + np.abs(np.diff(x, axis=1)).mean()
-    return float(steps / 2 / (x.std() + 1e-9))
-
-
 def _upload(page, elem_id: str, path: Path) -> None:  # type: ignore[no-untyped-def]
     """Upload ``path`` through the component's file chooser, as a person would, and wait until it shows."""
     with page.expect_file_chooser() as chooser:
@@ -156,7 +149,7 @@ def test_demo_runs_an_example_and_an_upload_in_headless_chromium(demo_url, tmp_p
             pixels, src = _result_pixels(page, 60_000)
             assert pixels.shape == (*SIZE, 3)
             assert pixels.std() > 1  # a picture, not a blank
-            assert _roughness(pixels) < 0.4, _roughness(pixels)  # and not noise: the trained model ran
+            assert roughness(pixels) < 0.4, roughness(pixels)  # and not noise: the trained model ran
             assert "Done" in page.locator("#status").inner_text()
             assert page.locator("#steps img").count() >= 8  # layout, warped cloth, composed mask, ...
 
@@ -175,7 +168,7 @@ def test_demo_runs_an_example_and_an_upload_in_headless_chromium(demo_url, tmp_p
             _upload(page, "person", person)
             page.locator("#run").click()
             pixels, _ = _result_pixels(page, 60_000, previous=src)
-            assert pixels.shape == (*SIZE, 3) and _roughness(pixels) < 0.4, _roughness(pixels)
+            assert pixels.shape == (*SIZE, 3) and roughness(pixels) < 0.4, roughness(pixels)
             status = page.locator("#status").inner_text()
             assert "Done" in status and "approximate" in status
             shot = Path(os.environ.get("ACGPN_DEMO_SCREENSHOT") or tmp_path / "demo.png")
